@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what RoomCal needs to run and test locally, from nothing: a Python 3.11 venv with
+# the runtime and dev requirements, the npm packages (Azurite), and, for browser tests, Debian's
+# Chromium. Each part is skipped when already done; `make setup` calls the parts it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .stamps
+
+python_part() {
+  local py="${PYTHON:-}"
+  if [ -z "$py" ]; then
+    for candidate in python3.11 python3; do
+      if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))'; then
+        py="$candidate"; break
+      fi
+    done
+  fi
+  if [ -z "$py" ]; then
+    echo "setup: Python 3.11+ not found; installing Debian's python3 (3.11 on bookworm)" >&2
+    apt-get update -qq && apt-get install -y -qq python3 python3-venv >/dev/null
+    py=python3
+  fi
+  [ -x .venv/bin/python ] || "$py" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  touch .stamps/venv
+}
+
+node_part() {
+  if ! command -v npm >/dev/null; then
+    echo "setup: npm not found; installing Debian's nodejs and npm" >&2
+    apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  npm ci --no-audit --no-fund --loglevel=error
+  touch .stamps/npm
+}
+
+browser_part() {
+  if ! command -v chromium >/dev/null; then
+    echo "setup: installing Debian's chromium for the browser tests (a minute or two)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  touch .stamps/browser
+}
+
+for part in "${@:-python node}"; do
+  "${part}_part"
+done

@@ -1,0 +1,10 @@
+"""RoomCal's Azure Functions entry point: one FunctionApp, blueprints registered, no I/O."""
+
+import azure.functions as func
+
+from functions import health, selftest
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+for blueprint in (health.bp, selftest.bp):
+    app.register_functions(blueprint)

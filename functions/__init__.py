@@ -1,0 +1,1 @@
+"""Thin Functions blueprints: parse input, call one service, map errors to HTTP."""

@@ -1,0 +1,72 @@
+"""HTTP helpers shared by every blueprint: JSON responses and one error-to-status table."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+from shared import errors
+
+log = logging.getLogger("roomcal.http")
+
+STATUS_FOR_ERROR: list[tuple[type[errors.RoomCalError], int]] = [
+    (errors.InvalidInput, 400),
+    (errors.AccessDenied, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.Throttled, 429),
+    (errors.Unavailable, 503),
+    (errors.ConfigurationError, 500),
+    (errors.RoomCalError, 500),
+]
+
+
+def json_response(body: object, status: int = 200, headers: dict | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, default=str), status_code=status, mimetype="application/json", headers=headers
+    )
+
+
+def error_response(exc: errors.RoomCalError) -> func.HttpResponse:
+    status = next(code for kind, code in STATUS_FOR_ERROR if isinstance(exc, kind))
+    headers = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, errors.Throttled) else None
+    return json_response(exc.to_dict(), status, headers)
+
+
+def parse_json(req: func.HttpRequest, model: type[BaseModel]) -> BaseModel:
+    """Validate a JSON body against ``model``; bad input becomes InvalidInput naming each field."""
+    try:
+        raw = req.get_json()
+    except ValueError:
+        raise errors.InvalidInput("request body is not valid JSON", fix="send a JSON object") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise errors.InvalidInput(
+            "request body is invalid",
+            fix="correct the fields listed in detail",
+            detail={".".join(map(str, e["loc"])) or "body": e["msg"] for e in exc.errors()},
+        ) from None
+
+
+def handles_errors(fn: Callable[[func.HttpRequest], func.HttpResponse]):
+    """Map domain errors to their HTTP status with a JSON body; never leak a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return fn(req)
+        except errors.RoomCalError as exc:
+            if not isinstance(exc, errors.InvalidInput | errors.NotFound):
+                log.warning("request failed: %s (%s)", exc.code, exc.message)
+            return error_response(exc)
+        except Exception:
+            log.exception("unexpected error in %s", fn.__name__)
+            return json_response({"error": "internal_error", "message": "unexpected error; see the logs"}, 500)
+
+    return wrapper

@@ -1,0 +1,28 @@
+import azure.functions as func
+
+from functions.http import handles_errors, json_response
+from shared import bootstrap
+from shared.services import selftest
+
+bp = func.Blueprint()
+
+
+@bp.route(route="selftest", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def selftest_start(req: func.HttpRequest) -> func.HttpResponse:
+    s = bootstrap.get_services()
+    probe = selftest.start(s.queues, s.clock)
+    return json_response(probe, 202, {"Location": f"/api/selftest/{probe['id']}"})
+
+
+@bp.route(route="selftest/{probe_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def selftest_result(req: func.HttpRequest) -> func.HttpResponse:
+    s = bootstrap.get_services()
+    return json_response(selftest.result(req.route_params["probe_id"], s.tables))
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=selftest.QUEUE, connection="AzureWebJobsStorage")
+def selftest_receive(msg: func.QueueMessage) -> None:
+    s = bootstrap.get_services()
+    selftest.record(msg.get_json(), dequeue_count=msg.dequeue_count or 1, tables=s.tables, clock=s.clock)

@@ -1,0 +1,49 @@
+"""Azure Queue Storage adapter for the MessageQueue port.
+
+The Functions host expects base64 message bodies (host.json messageEncoding), while the
+Python SDK sends plain text unless told otherwise: hence the encode policy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+
+from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.storage.queue import QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+from shared.errors import Unavailable
+
+
+class AzureMessageQueue:
+    def __init__(self, connection_string: str) -> None:
+        self._service = QueueServiceClient.from_connection_string(connection_string)
+        self._clients: dict = {}
+        self._lock = threading.Lock()
+
+    def client(self, name: str):
+        with self._lock:
+            client = self._clients.get(name)
+            if client is None:
+                client = self._service.get_queue_client(
+                    name, message_encode_policy=TextBase64EncodePolicy(),
+                    message_decode_policy=TextBase64DecodePolicy(),
+                )
+                with contextlib.suppress(ResourceExistsError):
+                    client.create_queue()
+                self._clients[name] = client
+            return client
+
+    def send(self, queue: str, payload: dict, *, delay_seconds: int = 0) -> None:
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+        try:
+            self.client(queue).send_message(body, visibility_timeout=delay_seconds or None)
+        except AzureError as exc:
+            raise Unavailable(f"queue {queue!r} unreachable: {type(exc).__name__}") from exc
+
+    def ping(self) -> None:
+        try:
+            next(iter(self._service.list_queues(results_per_page=1)), None)
+        except AzureError as exc:
+            raise Unavailable(f"queue storage unreachable: {type(exc).__name__}") from exc

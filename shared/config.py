@@ -1,0 +1,90 @@
+"""One Settings object, read from the environment once and cached.
+
+The Functions host (and devtools/devhost) turns local.settings.json's ``Values`` into
+environment variables; in Azure they are app settings. Every field here is documented in
+local.settings.sample.json and the README's settings table.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.errors import ConfigurationError
+
+_PLACEHOLDERS = {"", "changeme", "change-me", "replace-me", "dev-only-not-secret"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROOMCAL_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "production"] = "production"
+    storage_connection: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("AzureWebJobsStorage", "ROOMCAL_STORAGE_CONNECTION"),
+    )
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    login_base_url: str = "https://login.microsoftonline.com"
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    ca_bundle: str = ""
+    public_base_url: str = "http://127.0.0.1:7071"
+    hash_key: SecretStr = SecretStr("")
+    http_timeout_seconds: float = Field(default=30.0, gt=0, le=230)
+
+    @field_validator("graph_base_url", "login_base_url", "public_base_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.environment != "production":
+            return self
+        problems = []
+        for name in ("graph_base_url", "login_base_url", "public_base_url"):
+            if not getattr(self, name).startswith("https://"):
+                problems.append(f"ROOMCAL_{name.upper()} must use https in production")
+        if self.hash_key.get_secret_value() in _PLACEHOLDERS:
+            problems.append("ROOMCAL_HASH_KEY must be set to a random secret in production")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def missing_for_graph(self) -> list[str]:
+        """Names of settings that must be set before RoomCal can call Microsoft Graph."""
+        missing = []
+        if not self.client_id:
+            missing.append("ROOMCAL_CLIENT_ID")
+        if not self.client_secret.get_secret_value():
+            missing.append("ROOMCAL_CLIENT_SECRET")
+        return missing
+
+
+def load_settings(**overrides) -> Settings:
+    """Build Settings, turning pydantic's error into one that names each bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        name = where if where == "settings" else f"ROOMCAL_{where.upper()}"
+        parts.append(f"{name}: {err['msg']}")
+    return "invalid settings: " + "; ".join(parts)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,72 @@
+"""Domain errors, organised by what the caller should do.
+
+    RoomCalError
+    ├── ConfigurationError      a setting is missing or wrong: fix the setting, then restart
+    ├── InvalidInput            the caller sent something wrong: fix the request (HTTP 400/422)
+    ├── NotFound                no such tenant / room / resource (HTTP 404)
+    ├── Conflict                the request clashes with current state (HTTP 409)
+    ├── AccessDenied            the caller, or RoomCal at Microsoft, lacks a permission (HTTP 403)
+    └── Transient               safe to retry later
+        ├── Throttled           retry after ``retry_after`` seconds
+        └── Unavailable         a dependency (Graph, storage) is down or answered 5xx
+
+Every error carries a message a person can act on: what went wrong and what to do.
+"""
+
+from __future__ import annotations
+
+
+class RoomCalError(Exception):
+    """Base of every error RoomCal raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, fix: str | None = None, detail: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.detail = detail or {}
+
+    def to_dict(self) -> dict:
+        body: dict = {"error": self.code, "message": self.message}
+        if self.fix:
+            body["fix"] = self.fix
+        if self.detail:
+            body["detail"] = self.detail
+        return body
+
+
+class ConfigurationError(RoomCalError):
+    code = "configuration_error"
+
+
+class InvalidInput(RoomCalError):
+    code = "invalid_input"
+
+
+class NotFound(RoomCalError):
+    code = "not_found"
+
+
+class Conflict(RoomCalError):
+    code = "conflict"
+
+
+class AccessDenied(RoomCalError):
+    code = "access_denied"
+
+
+class Transient(RoomCalError):
+    code = "transient"
+
+
+class Throttled(Transient):
+    code = "throttled"
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class Unavailable(Transient):
+    code = "unavailable"
