@@ -1,0 +1,64 @@
+"""The Azure Table and Queue adapters against a real Azurite."""
+
+import base64
+import json
+import uuid
+
+import pytest
+from azure.storage.queue import QueueClient
+
+from shared.adapters.queues import AzureMessageQueue
+from shared.adapters.tables import AzureTableStore
+from shared.errors import Conflict, NotFound, Unavailable
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def table_name():
+    return "T" + uuid.uuid4().hex[:12]
+
+
+class TestAzureTableStore:
+    def test_upsert_get_replace_and_delete(self, storage_connection, table_name):
+        store = AzureTableStore(storage_connection)
+        store.upsert(table_name, {"PartitionKey": "p", "RowKey": "r", "a": 1, "b": "x"})
+        store.upsert(table_name, {"PartitionKey": "p", "RowKey": "r", "a": 2})
+        row = store.get(table_name, "p", "r")
+        assert row["a"] == 2 and "b" not in row  # upsert replaces, it does not merge
+        store.delete(table_name, "p", "r")
+        store.delete(table_name, "p", "r")  # deleting twice is fine
+        with pytest.raises(NotFound):
+            store.get(table_name, "p", "r")
+
+    def test_merge_with_stale_etag_is_a_conflict(self, storage_connection, table_name):
+        store = AzureTableStore(storage_connection)
+        store.upsert(table_name, {"PartitionKey": "p", "RowKey": "r", "n": 1})
+        etag = store.get(table_name, "p", "r")["_etag"]
+        store.merge(table_name, {"PartitionKey": "p", "RowKey": "r", "n": 2}, etag=etag)
+        with pytest.raises(Conflict):
+            store.merge(table_name, {"PartitionKey": "p", "RowKey": "r", "n": 3}, etag=etag)
+        assert store.get(table_name, "p", "r")["n"] == 2
+
+    def test_query_by_partition_and_filter_and_batches_over_100(self, storage_connection, table_name):
+        store = AzureTableStore(storage_connection)
+        store.upsert_many(table_name, [{"PartitionKey": f"p{i % 2}", "RowKey": f"{i:04d}", "n": i} for i in range(250)])
+        assert len(list(store.query(table_name, "p0"))) == 125
+        assert [r["n"] for r in store.query(table_name, "p1", filter="n lt 6")] == [1, 3, 5]
+        assert len(list(store.query(table_name))) == 250
+
+    def test_unreachable_storage_is_unavailable(self):
+        from devtools.azurite import connection_string, free_port
+
+        port = free_port()
+        store = AzureTableStore(connection_string(port, port, port))
+        with pytest.raises(Unavailable):
+            store.ping()
+
+
+class TestAzureMessageQueue:
+    def test_messages_are_base64_json_as_the_functions_host_expects(self, storage_connection):
+        name = "q" + uuid.uuid4().hex[:12]
+        AzureMessageQueue(storage_connection).send(name, {"room": "a@b.c", "n": 1})
+        raw = QueueClient.from_connection_string(storage_connection, name).receive_message()
+        assert json.loads(base64.b64decode(raw.content)) == {"n": 1, "room": "a@b.c"}
