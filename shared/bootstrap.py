@@ -14,6 +14,8 @@ from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
 from shared.ports import Clock, MessageQueue, TableStore
+from shared.services.notifications import NotificationService
+from shared.services.subscription_directory import SubscriptionDirectory
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class Services:
     tables: TableStore
     queues: MessageQueue
     clock: Clock
+    subscriptions: SubscriptionDirectory
+    notifications: NotificationService
 
 
 def build_services(
@@ -46,7 +50,12 @@ def build_services(
         from shared.adapters.queues import AzureMessageQueue
 
         queues = AzureMessageQueue(connection)
-    return Services(settings=settings, tables=tables, queues=queues, clock=clock or SystemClock())
+    clock = clock or SystemClock()
+    directory = SubscriptionDirectory(tables)
+    return Services(
+        settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory,
+        notifications=NotificationService(directory, queues, clock),
+    )
 
 
 @functools.cache

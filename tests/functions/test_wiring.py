@@ -18,6 +18,8 @@ EXPECTED_HTTP = {
     "health": ("health", ["GET"], "anonymous"),
     "selftest_start": ("selftest", ["POST"], "function"),
     "selftest_result": ("selftest/{probe_id}", ["GET"], "function"),
+    "graph_notifications": ("notifications", ["POST"], "anonymous"),
+    "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest"}
 

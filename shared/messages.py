@@ -1,0 +1,98 @@
+"""Queue names and the shapes of the sync engine's queue messages.
+
+Messages are hints, never data: they name a tenant and a room (and, for maintenance, a
+subscription id), a reason and a time. No event content, no Graph resource id.
+
+    room-changes              {"tenant", "room", "reason", "at", "attempt"?}
+    subscription-maintenance  {"action": "renew"|"recreate", "tenant", "room",
+                               "subscription", "reason", "at"}
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ROOM_CHANGES = "room-changes"
+ROOM_CHANGES_POISON = "room-changes-poison"
+SUBSCRIPTION_MAINTENANCE = "subscription-maintenance"
+
+_TENANT = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_REASON = re.compile(r"^[a-z_]{1,40}$")
+_SUBSCRIPTION_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_MAX_EMAIL = 320
+
+
+def normalise_room_email(value: str) -> str:
+    """Lower-case, trimmed mailbox address; refuse anything that cannot be one."""
+    email = value.strip().lower()
+    if not (3 <= len(email) <= _MAX_EMAIL) or email.count("@") != 1 or any(ord(c) < 33 for c in email):
+        raise ValueError("room must be a mailbox address")
+    return email
+
+
+def utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tenant: str
+    room: str
+    reason: str
+    at: datetime
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        if not _TENANT.match(value):
+            raise ValueError("tenant must be a tenant id")
+        return value
+
+    @field_validator("room")
+    @classmethod
+    def _room(cls, value: str) -> str:
+        return normalise_room_email(value)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        if not _REASON.match(value):
+            raise ValueError("reason must be a short lower-case word")
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: datetime) -> datetime:
+        return utc(value)
+
+    def to_payload(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class RoomChange(_Message):
+    """A hint that a room's calendar may have changed: run (or coalesce into) a delta round."""
+
+    attempt: int = Field(default=0, ge=0, le=1000)
+
+
+class SubscriptionMaintenance(_Message):
+    """Renew or recreate one room's Graph subscription (then, for recreate, catch up)."""
+
+    action: Literal["renew", "recreate"]
+    subscription: str = ""
+
+    @field_validator("subscription")
+    @classmethod
+    def _subscription(cls, value: str) -> str:
+        if value and not _SUBSCRIPTION_ID.match(value):
+            raise ValueError("subscription must be a subscription id")
+        return value
+
+
+def is_subscription_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_SUBSCRIPTION_ID.match(value))

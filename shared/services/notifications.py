@@ -1,0 +1,152 @@
+"""The doorbell: Graph change and lifecycle notifications become small queue hints.
+
+Nothing here calls Graph, and a burst reads each subscription's row at most once per cache
+TTL, so the endpoint answers well inside Graph's 3-second limit. Every item's clientState
+is checked in constant time against the sha256 stored for its subscription; items with an
+unknown subscription, a wrong clientState or a foreign tenant are ignored and counted,
+never trusted. Notifications carry only ids; nothing of an event is enqueued or logged.
+
+Lifecycle events (GRAPH_NOTES A7):
+    reauthorizationRequired → subscription-maintenance "renew"
+    subscriptionRemoved     → subscription-maintenance "recreate" (which then catches up)
+    missed                  → room-changes "missed" (a catch-up delta round)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+from shared.errors import InvalidInput
+from shared.messages import (
+    ROOM_CHANGES,
+    SUBSCRIPTION_MAINTENANCE,
+    RoomChange,
+    SubscriptionMaintenance,
+    is_subscription_id,
+)
+from shared.ports import Clock, MessageQueue
+from shared.services.subscription_directory import SubscriptionDirectory, SubscriptionRecord
+
+log = logging.getLogger("roomcal.notifications")
+
+MAX_BODY_BYTES = 1_000_000
+# Graph's tokens are short and opaque; Azure's front end refuses request lines over 8 KB
+# anyway. 16 KiB never refuses a real token and bounds what a stranger can get reflected.
+MAX_VALIDATION_TOKEN_CHARS = 16_384
+MAX_ITEMS = 1_000
+
+_LIFECYCLE_ACTIONS = {"reauthorizationRequired": "renew", "subscriptionRemoved": "recreate", "missed": "catch_up"}
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "payload_too_large"
+
+
+@dataclass
+class Outcome:
+    """What a POST led to: messages enqueued and ignored items counted by reason."""
+
+    enqueued: int = 0
+    ignored: Counter = field(default_factory=Counter)
+
+
+def validation_echo(token: str) -> str:
+    """The handshake answer: the URL-decoded token, unchanged (sent back as text/plain)."""
+    if len(token) > MAX_VALIDATION_TOKEN_CHARS:
+        raise InvalidInput(f"validationToken longer than {MAX_VALIDATION_TOKEN_CHARS} characters")
+    return token
+
+
+def parse_collection(body: bytes) -> list:
+    """The ``value`` list of a changeNotificationCollection; InvalidInput for anything else."""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"notification body over {MAX_BODY_BYTES} bytes")
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("body is not JSON", fix="send a changeNotificationCollection") from None
+    items = document.get("value") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise InvalidInput("body has no 'value' list", fix="send a changeNotificationCollection")
+    if len(items) > MAX_ITEMS:
+        raise PayloadTooLarge(f"more than {MAX_ITEMS} notifications in one collection")
+    return items
+
+
+class NotificationService:
+    def __init__(self, directory: SubscriptionDirectory, queues: MessageQueue, clock: Clock) -> None:
+        self._directory = directory
+        self._queues = queues
+        self._clock = clock
+
+    def accept_changes(self, body: bytes) -> Outcome:
+        outcome = Outcome()
+        rooms: dict[tuple[str, str], None] = {}
+        for item in parse_collection(body):
+            record = self._verified(item, outcome.ignored)
+            if record is not None:
+                rooms[(record.tenant, record.room)] = None
+        at = self._clock.now()
+        for tenant, room in rooms:
+            self._queues.send(ROOM_CHANGES, RoomChange(tenant=tenant, room=room, reason="notification",
+                                                       at=at).to_payload())
+        outcome.enqueued = len(rooms)
+        _log_outcome("changes", outcome)
+        return outcome
+
+    def accept_lifecycle(self, body: bytes) -> Outcome:
+        outcome = Outcome()
+        actions: dict[tuple[str, SubscriptionRecord], None] = {}
+        for item in parse_collection(body):
+            record = self._verified(item, outcome.ignored)
+            if record is None:
+                continue
+            action = _LIFECYCLE_ACTIONS.get(item.get("lifecycleEvent"))
+            if action is None:
+                outcome.ignored["unknown_lifecycle_event"] += 1
+                continue
+            actions[(action, record)] = None
+        for action, record in actions:
+            self._enqueue_lifecycle(action, record)
+        outcome.enqueued = len(actions)
+        _log_outcome("lifecycle", outcome)
+        return outcome
+
+    def _enqueue_lifecycle(self, action: str, record: SubscriptionRecord) -> None:
+        at = self._clock.now()
+        if action == "catch_up":
+            message = RoomChange(tenant=record.tenant, room=record.room, reason="missed", at=at)
+            self._queues.send(ROOM_CHANGES, message.to_payload())
+            return
+        reason = "reauthorization_required" if action == "renew" else "subscription_removed"
+        maintenance = SubscriptionMaintenance(action=action, tenant=record.tenant, room=record.room,
+                                              subscription=record.subscription_id, reason=reason, at=at)
+        self._queues.send(SUBSCRIPTION_MAINTENANCE, maintenance.to_payload())
+
+    def _verified(self, item: object, ignored: Counter) -> SubscriptionRecord | None:
+        if not isinstance(item, dict) or not is_subscription_id(item.get("subscriptionId")):
+            ignored["malformed_item"] += 1
+            return None
+        record = self._directory.lookup(item["subscriptionId"])
+        if record is None:
+            ignored["unknown_subscription"] += 1
+            return None
+        if not record.client_state_matches(item.get("clientState")):
+            ignored["client_state_mismatch"] += 1
+            return None
+        tenant = item.get("tenantId")
+        if tenant is not None and (not isinstance(tenant, str) or tenant.lower() != record.tenant.lower()):
+            ignored["tenant_mismatch"] += 1
+            return None
+        return record
+
+
+def _log_outcome(kind: str, outcome: Outcome) -> None:
+    # Counts only: never an id, a clientState or anything else a sender controls.
+    fields = {f"ignored_{reason}": count for reason, count in sorted(outcome.ignored.items())}
+    level = logging.WARNING if outcome.ignored else logging.INFO
+    log.log(level, "%s notifications: %d enqueued, ignored %s", kind, outcome.enqueued, fields or "none",
+            extra={"notification_kind": kind, "enqueued": outcome.enqueued, **fields})

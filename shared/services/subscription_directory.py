@@ -1,0 +1,115 @@
+"""Table ``Subscriptions``: which tenant and room a Graph subscription belongs to, and the
+sha256 of its clientState (the clientState itself is never stored).
+
+    PartitionKey "sub" · RowKey subscription id ·
+    tenant, room, client_state_sha256 (hex), expires_at (ISO UTC), resource_owner
+
+Reads go through a short in-process cache so that a burst of notifications reads the table
+at most once per subscription per TTL, even when many threads ask at the same moment.
+Unknown ids are cached too (briefly), so a flood of forged ids cannot hammer the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared.errors import NotFound
+from shared.ports import TableStore
+
+TABLE = "Subscriptions"
+PARTITION = "sub"
+_MAX_CACHED = 20_000  # bounds memory under a flood of forged subscription ids
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    subscription_id: str
+    tenant: str
+    room: str
+    client_state_sha256: str
+    expires_at: str = ""
+
+    def client_state_matches(self, client_state: object) -> bool:
+        if not isinstance(client_state, str):
+            return False
+        return hmac.compare_digest(hash_client_state(client_state), self.client_state_sha256)
+
+    def to_entity(self) -> dict:
+        return {"PartitionKey": PARTITION, "RowKey": self.subscription_id, "tenant": self.tenant,
+                "room": self.room, "client_state_sha256": self.client_state_sha256, "expires_at": self.expires_at}
+
+
+def hash_client_state(client_state: str) -> str:
+    return hashlib.sha256(client_state.encode("utf-8")).hexdigest()
+
+
+def _from_entity(row: dict) -> SubscriptionRecord:
+    return SubscriptionRecord(
+        subscription_id=row["RowKey"], tenant=str(row.get("tenant", "")), room=str(row.get("room", "")),
+        client_state_sha256=str(row.get("client_state_sha256", "")), expires_at=str(row.get("expires_at", "")),
+    )
+
+
+class SubscriptionDirectory:
+    """Cached lookups of subscription rows; ``forget`` after writing one."""
+
+    def __init__(self, tables: TableStore, *, ttl_seconds: float = 60.0, unknown_ttl_seconds: float = 5.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._tables = tables
+        self._ttl = ttl_seconds
+        self._unknown_ttl = unknown_ttl_seconds
+        self._monotonic = monotonic
+        self._cache: dict[str, tuple[float, SubscriptionRecord | None]] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, subscription_id: str) -> SubscriptionRecord | None:
+        hit = self._cached(subscription_id)
+        if hit is not None:
+            return hit[1]
+        with self._lock_for(subscription_id):
+            hit = self._cached(subscription_id)  # another thread may have read it meanwhile
+            if hit is not None:
+                return hit[1]
+            record = self._read(subscription_id)
+            ttl = self._ttl if record else self._unknown_ttl
+            with self._lock:
+                if len(self._cache) >= _MAX_CACHED:
+                    self._cache.clear()
+                self._cache[subscription_id] = (self._monotonic() + ttl, record)
+                self._key_locks.pop(subscription_id, None)
+            return record
+
+    def save(self, record: SubscriptionRecord) -> None:
+        self._tables.upsert(TABLE, record.to_entity())
+        self.forget(record.subscription_id)
+
+    def remove(self, subscription_id: str) -> None:
+        self._tables.delete(TABLE, PARTITION, subscription_id)
+        self.forget(subscription_id)
+
+    def forget(self, subscription_id: str) -> None:
+        with self._lock:
+            self._cache.pop(subscription_id, None)
+
+    def _cached(self, subscription_id: str) -> tuple[float, SubscriptionRecord | None] | None:
+        with self._lock:
+            hit = self._cache.get(subscription_id)
+            if hit is not None and hit[0] > self._monotonic():
+                return hit
+            return None
+
+    def _lock_for(self, subscription_id: str) -> threading.Lock:
+        with self._lock:
+            return self._key_locks.setdefault(subscription_id, threading.Lock())
+
+    def _read(self, subscription_id: str) -> SubscriptionRecord | None:
+        try:
+            return _from_entity(self._tables.get(TABLE, PARTITION, subscription_id))
+        except NotFound:
+            return None
