@@ -20,6 +20,9 @@ class TableStore(Protocol):
     def upsert(self, table: str, entity: Entity) -> None:
         """Insert or replace (not merge) one entity."""
 
+    def insert(self, table: str, entity: Entity) -> None:
+        """Insert one entity only if absent; raise shared.errors.Conflict when it exists."""
+
     def merge(self, table: str, entity: Entity, *, etag: str | None = None) -> None:
         """Merge properties into an existing entity; with ``etag``, only if unchanged
         (raise shared.errors.Conflict otherwise)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 
 from shared.errors import Conflict, NotFound
@@ -17,6 +18,7 @@ class InMemoryTables:
     def __init__(self) -> None:
         self.rows: dict[str, dict[tuple[str, str], dict]] = {}
         self._etags = itertools.count(1)
+        self._lock = threading.RLock()  # conditional writes are atomic, as in the real service
 
     def _table(self, name):
         return self.rows.setdefault(name, {})
@@ -29,25 +31,35 @@ class InMemoryTables:
 
     def upsert(self, table, entity):
         row = {k: v for k, v in copy.deepcopy(entity).items() if k != "_etag"}
-        row["_etag"] = f"W/{next(self._etags)}"
-        self._table(table)[(entity["PartitionKey"], entity["RowKey"])] = row
+        with self._lock:
+            row["_etag"] = f"W/{next(self._etags)}"
+            self._table(table)[(entity["PartitionKey"], entity["RowKey"])] = row
+
+    def insert(self, table, entity):
+        with self._lock:
+            if (entity["PartitionKey"], entity["RowKey"]) in self._table(table):
+                raise Conflict(f"{table} already has row {entity['PartitionKey']}/{entity['RowKey']}")
+            self.upsert(table, entity)
 
     def merge(self, table, entity, *, etag=None):
         key = (entity["PartitionKey"], entity["RowKey"])
-        current = self._table(table).get(key)
-        if current is None:
-            raise NotFound(f"{table} has no row {key[0]}/{key[1]}")
-        if etag is not None and current["_etag"] != etag:
-            raise Conflict(f"{table} row changed concurrently; reload and retry")
-        merged = {**current, **{k: v for k, v in copy.deepcopy(entity).items() if k != "_etag"}}
-        self.upsert(table, merged)
+        with self._lock:
+            current = self._table(table).get(key)
+            if current is None:
+                raise NotFound(f"{table} has no row {key[0]}/{key[1]}")
+            if etag is not None and current["_etag"] != etag:
+                raise Conflict(f"{table} row changed concurrently; reload and retry")
+            merged = {**current, **{k: v for k, v in copy.deepcopy(entity).items() if k != "_etag"}}
+            self.upsert(table, merged)
 
     def delete(self, table, partition_key, row_key):
         self._table(table).pop((partition_key, row_key), None)
 
     def query(self, table, partition_key=None, *, filter=None, select=None):
         match = _compile_filter(filter)
-        for (pk, _rk), row in sorted(self._table(table).items()):
+        with self._lock:
+            snapshot = sorted(self._table(table).items())
+        for (pk, _rk), row in snapshot:
             if partition_key is not None and pk != partition_key:
                 continue
             if match(row):

@@ -52,6 +52,12 @@ class AzureTableStore:
     def upsert(self, table: str, entity: Entity) -> None:
         self._table(table).upsert_entity(entity, mode=UpdateMode.REPLACE)
 
+    def insert(self, table: str, entity: Entity) -> None:
+        try:
+            self._table(table).create_entity(entity)
+        except ResourceExistsError:
+            raise Conflict(f"{table} already has row {entity['PartitionKey']}/{entity['RowKey']}") from None
+
     def merge(self, table: str, entity: Entity, *, etag: str | None = None) -> None:
         client = self._table(table)
         try:

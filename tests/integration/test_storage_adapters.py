@@ -40,6 +40,13 @@ class TestAzureTableStore:
             store.merge(table_name, {"PartitionKey": "p", "RowKey": "r", "n": 3}, etag=etag)
         assert store.get(table_name, "p", "r")["n"] == 2
 
+    def test_insert_refuses_an_existing_row(self, storage_connection, table_name):
+        store = AzureTableStore(storage_connection)
+        store.insert(table_name, {"PartitionKey": "p", "RowKey": "r", "n": 1})
+        with pytest.raises(Conflict):
+            store.insert(table_name, {"PartitionKey": "p", "RowKey": "r", "n": 2})
+        assert store.get(table_name, "p", "r")["n"] == 1
+
     def test_query_by_partition_and_filter_and_batches_over_100(self, storage_connection, table_name):
         store = AzureTableStore(storage_connection)
         store.upsert_many(table_name, [{"PartitionKey": f"p{i % 2}", "RowKey": f"{i:04d}", "n": i} for i in range(250)])

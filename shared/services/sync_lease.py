@@ -1,0 +1,201 @@
+"""At most one delta round per room at a time, and a burst of hints costs about one round.
+
+State lives on the room's row in table ``RoomSync`` (PartitionKey tenant id, RowKey room
+e-mail) and every change to it is an etag-conditional merge, so workers on any machine agree:
+
+    lease_holder, lease_until   who runs rounds for the room now, and until when (heartbeat)
+    dirty_at                    the newest hint time seen for the room
+    synced_through              start time of the newest completed round: a hint older than
+                                this was already covered by a round that read Graph later
+    followup_at                 a "followup" hint is scheduled for then (crash recovery)
+
+A hint that finds the lease held only raises ``dirty_at`` and completes; the holder runs
+another round before it releases whenever ``dirty_at`` moved past its round's start. So that
+a crashed holder cannot strand that hint, the first deferral per lease also schedules one
+``followup`` hint for when the lease runs out. Clocks are compared as written by each worker
+(hint time from the webhook, round start from the sync worker); NTP skew of milliseconds
+can at worst drop one hint, which the periodic catch-up repairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared.errors import Conflict, NotFound, Unavailable
+from shared.messages import ROOM_CHANGES, RoomChange, utc
+from shared.ports import Clock, Entity, MessageQueue, TableStore
+
+TABLE = "RoomSync"
+_FORBIDDEN_KEY_CHARS = {"/": "%2F", "\\": "%5C", "#": "%23", "?": "%3F"}
+_MAX_CONTENTION_RETRIES = 25
+
+
+class LeaseLost(Conflict):
+    """Another worker took the room's lease (ours expired): stop without advancing anything."""
+
+    code = "lease_lost"
+
+
+def room_row_key(room_email: str) -> str:
+    """The room's e-mail as a RowKey: unchanged unless it holds a character keys forbid."""
+    return "".join(_FORBIDDEN_KEY_CHARS.get(c, c) for c in room_email if ord(c) >= 32)
+
+
+def stamp(moment: datetime) -> str:
+    return utc(moment).isoformat(timespec="microseconds")
+
+
+def _time(value: object) -> datetime | None:
+    return utc(datetime.fromisoformat(value)) if isinstance(value, str) and value else None
+
+
+@dataclass
+class Lease:
+    tenant: str
+    room: str
+    holder: str
+    round_started: datetime | None = None
+    rounds: int = 0
+    row: Entity = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    status: str  # "stale" | "deferred" | "synced" | "lost"
+    rounds: int = 0
+
+
+class RoomSyncLeases:
+    def __init__(self, tables: TableStore, queues: MessageQueue, clock: Clock, *,
+                 lease_seconds: float = 120.0, max_rounds: int = 5) -> None:
+        self._tables, self._queues, self._clock = tables, queues, clock
+        self._ttl = timedelta(seconds=lease_seconds)
+        self._max_rounds = max_rounds
+
+    # -- the whole dance for one hint -------------------------------------------------
+    def run(self, change: RoomChange, round_fn: Callable[[Lease], None]) -> SyncOutcome:
+        """Take the lease (or defer to its holder), run rounds until no newer hint, release."""
+        lease = self.acquire(change)
+        if not isinstance(lease, Lease):
+            return SyncOutcome(lease)
+        try:
+            while True:
+                self.start_round(lease)
+                round_fn(lease)
+                if not self.finish_round(lease):
+                    return SyncOutcome("synced", lease.rounds)
+        except LeaseLost:
+            return SyncOutcome("lost", lease.rounds)
+        except BaseException as exc:
+            self.release(lease, error=type(exc).__name__)
+            raise
+
+    # -- the steps, public so that tests and the sync service can drive them --------
+    def acquire(self, change: RoomChange) -> Lease | str:
+        for _ in range(_MAX_CONTENTION_RETRIES):
+            row, now = self._load(change.tenant, change.room), self._clock.now()
+            synced_through = _time(row.get("synced_through"))
+            if synced_through is not None and change.at <= synced_through:
+                return "stale"
+            dirty = max(filter(None, (_time(row.get("dirty_at")), change.at)))
+            until = _time(row.get("lease_until"))
+            try:
+                if row.get("lease_holder") and until is not None and until > now:
+                    self._defer(row, change, dirty, until, now)
+                    return "deferred"
+                holder = uuid.uuid4().hex
+                self._merge(row, lease_holder=holder, lease_until=stamp(now + self._ttl), dirty_at=stamp(dirty))
+                return Lease(change.tenant, change.room, holder)
+            except Conflict:
+                continue
+        raise Unavailable("room sync row is too contended; the message will be retried")
+
+    def start_round(self, lease: Lease) -> None:
+        lease.round_started = self._clock.now()
+        lease.rounds += 1
+        self.checkpoint(lease, round_started_at=stamp(lease.round_started))
+
+    def checkpoint(self, lease: Lease, **fields: object) -> Entity:
+        """Merge ``fields`` into the room row as the lease holder, extending the lease."""
+        def change(row: Entity) -> dict:
+            return {**fields, "lease_until": stamp(self._clock.now() + self._ttl)}
+
+        return self._as_holder(lease, change)
+
+    def finish_round(self, lease: Lease) -> bool:
+        """Record the round as done; True when a newer hint asks for another round now."""
+        started = lease.round_started
+        again = {"value": False}
+
+        def change(row: Entity) -> dict:
+            fields: dict = {"synced_through": stamp(max(filter(None, (_time(row.get("synced_through")), started))))}
+            dirty = _time(row.get("dirty_at"))
+            again["value"] = dirty is not None and dirty > started
+            if again["value"] and lease.rounds < self._max_rounds:
+                return {**fields, "lease_until": stamp(self._clock.now() + self._ttl)}
+            return {**fields, "lease_holder": "", "lease_until": ""}
+
+        self._as_holder(lease, change)
+        if again["value"] and lease.rounds >= self._max_rounds:
+            # Busy room: hand over instead of holding a worker forever.
+            self._queues.send(ROOM_CHANGES, RoomChange(tenant=lease.tenant, room=lease.room, reason="followup",
+                                                       at=self._clock.now()).to_payload())
+            return False
+        return again["value"]
+
+    def release(self, lease: Lease, *, error: str | None = None) -> None:
+        """Give the lease up without advancing ``synced_through`` (the hint stays dirty)."""
+        fields: dict = {"lease_holder": "", "lease_until": ""}
+        if error:
+            fields["last_error"] = error
+        with contextlib.suppress(LeaseLost):
+            self._as_holder(lease, lambda row: fields)
+
+    # -- plumbing ----------------------------------------------------------------------
+    def _defer(self, row: Entity, change: RoomChange, dirty: datetime, until: datetime, now: datetime) -> None:
+        followup = _time(row.get("followup_at"))
+        needs_followup = followup is None or followup < until
+        fields = {}
+        if _time(row.get("dirty_at")) != dirty:
+            fields["dirty_at"] = stamp(dirty)
+        if needs_followup:
+            fields["followup_at"] = stamp(until)
+        if not fields:
+            return
+        self._merge(row, **fields)
+        if needs_followup:
+            delay = int((until - now).total_seconds()) + 1
+            hint = RoomChange(tenant=change.tenant, room=change.room, reason="followup", at=change.at)
+            self._queues.send(ROOM_CHANGES, hint.to_payload(), delay_seconds=delay)
+
+    def _as_holder(self, lease: Lease, change: Callable[[Entity], dict]) -> Entity:
+        for _ in range(_MAX_CONTENTION_RETRIES):
+            row = self._load(lease.tenant, lease.room)
+            if row.get("lease_holder") != lease.holder:
+                raise LeaseLost("another worker holds this room's sync lease now")
+            try:
+                lease.row = self._merge(row, **change(row))
+                return lease.row
+            except Conflict:
+                continue
+        raise Unavailable("room sync row is too contended; the message will be retried")
+
+    def _merge(self, row: Entity, **fields: object) -> Entity:
+        entity = {"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], **fields}
+        self._tables.merge(TABLE, entity, etag=row["_etag"])
+        return {**row, **fields}
+
+    def _load(self, tenant: str, room: str) -> Entity:
+        key = room_row_key(room)
+        try:
+            return self._tables.get(TABLE, tenant, key)
+        except NotFound:
+            pass
+        with contextlib.suppress(Conflict):  # another worker may have created it first
+            self._tables.insert(TABLE, {"PartitionKey": tenant, "RowKey": key, "room": room, "lease_holder": "",
+                                        "created_at": stamp(self._clock.now())})
+        return self._tables.get(TABLE, tenant, key)
