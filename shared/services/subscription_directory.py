@@ -2,7 +2,7 @@
 sha256 of its clientState (the clientState itself is never stored).
 
     PartitionKey "sub" · RowKey subscription id ·
-    tenant, room, client_state_sha256 (hex), expires_at (ISO UTC), resource_owner
+    tenant_id, room_email, client_state_hash (sha256 hex), expires_at (UTC)
 
 Reads go through a short in-process cache so that a burst of notifications reads the table
 at most once per subscription per TTL, even when many threads ask at the same moment.
@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from shared.errors import NotFound
 from shared.ports import TableStore
@@ -32,7 +33,7 @@ class SubscriptionRecord:
     tenant: str
     room: str
     client_state_sha256: str
-    expires_at: str = ""
+    expires_at: datetime | None = None
 
     def client_state_matches(self, client_state: object) -> bool:
         if not isinstance(client_state, str):
@@ -40,18 +41,27 @@ class SubscriptionRecord:
         return hmac.compare_digest(hash_client_state(client_state), self.client_state_sha256)
 
     def to_entity(self) -> dict:
-        return {"PartitionKey": PARTITION, "RowKey": self.subscription_id, "tenant": self.tenant,
-                "room": self.room, "client_state_sha256": self.client_state_sha256, "expires_at": self.expires_at}
+        entity = {"PartitionKey": PARTITION, "RowKey": self.subscription_id, "tenant_id": self.tenant,
+                  "room_email": self.room, "client_state_hash": self.client_state_sha256}
+        if self.expires_at is not None:
+            entity["expires_at"] = self.expires_at
+        return entity
 
 
 def hash_client_state(client_state: str) -> str:
     return hashlib.sha256(client_state.encode("utf-8")).hexdigest()
 
 
+def _when(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
 def _from_entity(row: dict) -> SubscriptionRecord:
     return SubscriptionRecord(
-        subscription_id=row["RowKey"], tenant=str(row.get("tenant", "")), room=str(row.get("room", "")),
-        client_state_sha256=str(row.get("client_state_sha256", "")), expires_at=str(row.get("expires_at", "")),
+        subscription_id=row["RowKey"], tenant=str(row.get("tenant_id", "")), room=str(row.get("room_email", "")),
+        client_state_sha256=str(row.get("client_state_hash", "")), expires_at=_when(row.get("expires_at")),
     )
 
 
