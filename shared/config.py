@@ -33,6 +33,19 @@ class Settings(BaseSettings):
     client_secret: SecretStr = SecretStr("")
     ca_bundle: str = ""
     public_base_url: str = "http://127.0.0.1:7071"
+    # Sync engine. Timer schedules are read by the Functions host itself (%ROOMCAL_..._SCHEDULE%,
+    # six-field NCRONTAB, UTC); the fields here document their defaults and are checked.
+    catchup_schedule: str = "0 */15 * * * *"
+    renew_schedule: str = "0 7 * * * *"
+    retention_schedule: str = "0 30 2 * * *"
+    sync_lease_seconds: float = Field(default=120.0, ge=10, le=600)
+    sync_max_rounds: int = Field(default=5, ge=1, le=100)
+    sync_max_throttle_requeues: int = Field(default=20, ge=0, le=1000)
+    queue_max_dequeue_count: int = Field(default=5, ge=1, le=100)
+    subscription_lifetime_minutes: int = Field(default=10080, ge=45, le=10080)
+    subscription_renew_within_minutes: int = Field(default=4320, ge=60, le=10080)
+    subscription_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    sync_window_roll_days: int = Field(default=7, ge=1, le=365)
     hash_key: SecretStr = SecretStr("")
     http_timeout_seconds: float = Field(default=30.0, gt=0, le=230)
 
@@ -43,6 +56,13 @@ class Settings(BaseSettings):
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("catchup_schedule", "renew_schedule", "retention_schedule")
+    @classmethod
+    def _ncrontab(cls, value: str) -> str:
+        if len(value.split()) != 6:
+            raise ValueError(f"must be a six-field NCRONTAB expression (seconds first), got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

@@ -38,6 +38,17 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def stamp(moment: datetime) -> str:
+    """A fixed-width ISO UTC time, as the sync engine writes times into table rows."""
+    return utc(moment).isoformat(timespec="microseconds")
+
+
+def parse_stamp(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return utc(value)
+    return utc(datetime.fromisoformat(value)) if isinstance(value, str) and value else None
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared.errors import Conflict, NotFound, Unavailable
-from shared.messages import ROOM_CHANGES, RoomChange, utc
+from shared.errors import Conflict, NotFound, Throttled, Unavailable
+from shared.messages import ROOM_CHANGES, RoomChange, parse_stamp, stamp
 from shared.ports import Clock, Entity, MessageQueue, TableStore
 
 TABLE = "RoomSync"
@@ -45,14 +45,6 @@ def room_row_key(room_email: str) -> str:
     return "".join(_FORBIDDEN_KEY_CHARS.get(c, c) for c in room_email if ord(c) >= 32)
 
 
-def stamp(moment: datetime) -> str:
-    return utc(moment).isoformat(timespec="microseconds")
-
-
-def _time(value: object) -> datetime | None:
-    return utc(datetime.fromisoformat(value)) if isinstance(value, str) and value else None
-
-
 @dataclass
 class Lease:
     tenant: str
@@ -65,7 +57,7 @@ class Lease:
 
 @dataclass(frozen=True)
 class SyncOutcome:
-    status: str  # "stale" | "deferred" | "synced" | "lost"
+    status: str  # "stale" | "deferred" | "synced" | "lost" | "backing_off"
     rounds: int = 0
 
 
@@ -90,6 +82,9 @@ class RoomSyncLeases:
                     return SyncOutcome("synced", lease.rounds)
         except LeaseLost:
             return SyncOutcome("lost", lease.rounds)
+        except Throttled as exc:
+            self.back_off(lease, exc.retry_after)
+            return SyncOutcome("backing_off", lease.rounds)
         except BaseException as exc:
             self.release(lease, error=type(exc).__name__)
             raise
@@ -98,11 +93,11 @@ class RoomSyncLeases:
     def acquire(self, change: RoomChange) -> Lease | str:
         for _ in range(_MAX_CONTENTION_RETRIES):
             row, now = self._load(change.tenant, change.room), self._clock.now()
-            synced_through = _time(row.get("synced_through"))
+            synced_through = parse_stamp(row.get("synced_through"))
             if synced_through is not None and change.at <= synced_through:
                 return "stale"
-            dirty = max(filter(None, (_time(row.get("dirty_at")), change.at)))
-            until = _time(row.get("lease_until"))
+            dirty = max(filter(None, (parse_stamp(row.get("dirty_at")), change.at)))
+            until = parse_stamp(row.get("lease_until"))
             try:
                 if row.get("lease_holder") and until is not None and until > now:
                     self._defer(row, change, dirty, until, now)
@@ -132,8 +127,9 @@ class RoomSyncLeases:
         again = {"value": False}
 
         def change(row: Entity) -> dict:
-            fields: dict = {"synced_through": stamp(max(filter(None, (_time(row.get("synced_through")), started))))}
-            dirty = _time(row.get("dirty_at"))
+            previous = parse_stamp(row.get("synced_through"))
+            fields: dict = {"synced_through": stamp(max(previous, started) if previous else started)}
+            dirty = parse_stamp(row.get("dirty_at"))
             again["value"] = dirty is not None and dirty > started
             if again["value"] and lease.rounds < self._max_rounds:
                 return {**fields, "lease_until": stamp(self._clock.now() + self._ttl)}
@@ -155,12 +151,22 @@ class RoomSyncLeases:
         with contextlib.suppress(LeaseLost):
             self._as_holder(lease, lambda row: fields)
 
+    def back_off(self, lease: Lease, seconds: float) -> None:
+        """Graph throttled the room: keep it leased to nobody until Retry-After has passed, so
+        hints meanwhile only mark it dirty, and schedule one followup hint for that moment."""
+        until = self._clock.now() + timedelta(seconds=max(1.0, seconds))
+        self._as_holder(lease, lambda row: {
+            "lease_holder": f"backoff-{lease.holder}", "lease_until": stamp(until), "followup_at": stamp(until),
+            "last_error": "throttled", "throttled_count": int(row.get("throttled_count") or 0) + 1})
+        hint = RoomChange(tenant=lease.tenant, room=lease.room, reason="followup", at=self._clock.now())
+        self._queues.send(ROOM_CHANGES, hint.to_payload(), delay_seconds=int(max(1.0, seconds)) + 1)
+
     # -- plumbing ----------------------------------------------------------------------
     def _defer(self, row: Entity, change: RoomChange, dirty: datetime, until: datetime, now: datetime) -> None:
-        followup = _time(row.get("followup_at"))
+        followup = parse_stamp(row.get("followup_at"))
         needs_followup = followup is None or followup < until
         fields = {}
-        if _time(row.get("dirty_at")) != dirty:
+        if parse_stamp(row.get("dirty_at")) != dirty:
             fields["dirty_at"] = stamp(dirty)
         if needs_followup:
             fields["followup_at"] = stamp(until)

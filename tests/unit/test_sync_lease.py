@@ -171,3 +171,25 @@ class TestConcurrentWorkers:
         assert rounds[0] < 200
         assert row["lease_holder"] == ""
         assert datetime.fromisoformat(row["synced_through"]) >= max(hints)
+
+
+class TestThrottling:
+    def test_a_throttled_round_backs_off_and_coalesces_hints_until_retry_after(self, world):
+        """Throttled(retry_after=30): the room stays leased to nobody for 30 s, later hints only mark it
+        dirty, and exactly one followup hint is scheduled for when the back-off ends."""
+        from shared.errors import Throttled
+
+        leases, tables, queue, clock = world
+
+        def throttled(lease):
+            raise Throttled("slow down", retry_after=30)
+
+        assert leases.run(_hint(clock.now()), throttled).status == "backing_off"
+        for _ in range(10):
+            clock.advance(seconds=1)
+            assert leases.run(_hint(clock.now()), lambda lease: pytest.fail("ran during back-off")).status == "deferred"
+        followups = [(p, d) for q, p, d in queue.sent if q == ROOM_CHANGES]
+        assert len(followups) == 1 and followups[0][1] == 31
+        assert _row(tables)["throttled_count"] == 1
+        clock.advance(seconds=25)
+        assert leases.run(RoomChange(**followups[0][0]), lambda lease: None).status == "synced"
