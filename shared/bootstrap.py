@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
+from shared.messages import RoomChange
 from shared.ports import Clock, MessageQueue, TableStore
 from shared.services.notifications import NotificationService
+from shared.services.room_changes import RoomChangeHandler
 from shared.services.subscription_directory import SubscriptionDirectory
+from shared.services.sync_lease import Lease, RoomSyncLeases
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Services:
     clock: Clock
     subscriptions: SubscriptionDirectory
     notifications: NotificationService
+    room_changes: RoomChangeHandler
 
 
 def build_services(
@@ -51,11 +55,19 @@ def build_services(
 
         queues = AzureMessageQueue(connection)
     clock = clock or SystemClock()
-    directory = SubscriptionDirectory(tables)
+    directory = SubscriptionDirectory(tables, ttl_seconds=settings.subscription_cache_seconds)
+    leases = RoomSyncLeases(tables, queues, clock, lease_seconds=settings.sync_lease_seconds,
+                            max_rounds=settings.sync_max_rounds)
     return Services(
         settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory,
         notifications=NotificationService(directory, queues, clock),
+        room_changes=RoomChangeHandler(leases, _delta_round_not_wired, tables, clock,
+                                       max_dequeue_count=settings.queue_max_dequeue_count),
     )
+
+
+def _delta_round_not_wired(lease: Lease, change: RoomChange) -> None:
+    raise ConfigurationError("the delta sync needs the Graph client, which this build does not wire yet")
 
 
 @functools.cache

@@ -21,7 +21,8 @@ EXPECTED_HTTP = {
     "graph_notifications": ("notifications", ["POST"], "anonymous"),
     "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
 }
-EXPECTED_QUEUE = {"selftest_receive": "selftest"}
+EXPECTED_QUEUE = {"selftest_receive": "selftest", "room_changes": "room-changes"}
+EXPECTED_TIMER = {"catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():
@@ -41,5 +42,12 @@ def test_every_queue_function_reads_its_queue_on_the_storage_connection():
         assert trig.connection == "AzureWebJobsStorage"
 
 
+def test_every_timer_reads_its_schedule_from_an_app_setting():
+    for name, schedule in EXPECTED_TIMER.items():
+        trig = _trigger(_functions()[name])
+        assert trig.type == "timerTrigger"
+        assert trig.schedule == schedule
+
+
 def test_no_function_is_unaccounted_for():
-    assert set(_functions()) == set(EXPECTED_HTTP) | set(EXPECTED_QUEUE)
+    assert set(_functions()) == set(EXPECTED_HTTP) | set(EXPECTED_QUEUE) | set(EXPECTED_TIMER)

@@ -1,0 +1,13 @@
+"""Queue triggers of the sync engine: thin, each hands the message to one service."""
+
+import azure.functions as func
+
+from shared import bootstrap
+from shared.messages import ROOM_CHANGES
+
+bp = func.Blueprint()
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=ROOM_CHANGES, connection="AzureWebJobsStorage")
+def room_changes(msg: func.QueueMessage) -> None:
+    bootstrap.get_services().room_changes.handle(msg.get_json(), dequeue_count=msg.dequeue_count or 1)

@@ -1,0 +1,15 @@
+"""Timers of the sync engine. Schedules come from app settings (six-field NCRONTAB, UTC):
+ROOMCAL_CATCHUP_SCHEDULE, ROOMCAL_RENEW_SCHEDULE, ROOMCAL_RETENTION_SCHEDULE."""
+
+import azure.functions as func
+
+from shared import bootstrap
+from shared.services.catchup import enqueue_catch_up
+
+bp = func.Blueprint()
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_CATCHUP_SCHEDULE%", use_monitor=True)
+def catch_up_rooms(timer: func.TimerRequest) -> None:
+    s = bootstrap.get_services()
+    enqueue_catch_up(s.tables, s.queues, s.clock)

@@ -1,0 +1,43 @@
+"""The catch-up timer: one ``catchup`` hint per room the sync engine looks after, so a dropped
+notification is repaired within one timer period (and the delta window rolls forward).
+
+Rooms are those with a ``RoomSync`` row (handed over at least once) that are not marked
+inactive, of tenants whose status is consented or active. Each room is only enqueued: the
+rounds run on the queue, in parallel, so one slow or failing tenant never delays another.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from shared.messages import ROOM_CHANGES, RoomChange
+from shared.ports import Clock, MessageQueue, TableStore
+from shared.services.sync_lease import TABLE as ROOM_SYNC
+
+log = logging.getLogger("roomcal.sync")
+
+TENANTS = "Tenants"
+SYNCING_TENANT_STATUSES = frozenset({"consented", "active"})
+
+
+def syncing_tenants(tables: TableStore) -> set[str]:
+    rows = tables.query(TENANTS, "tenant", select=["RowKey", "status"])
+    return {row["RowKey"] for row in rows if row.get("status") in SYNCING_TENANT_STATUSES}
+
+
+def enqueue_catch_up(tables: TableStore, queues: MessageQueue, clock: Clock) -> Counter:
+    """Enqueue a catch-up hint per active room; returns counts by outcome for the log."""
+    tenants, counts, now = syncing_tenants(tables), Counter(), clock.now()
+    for row in tables.query(ROOM_SYNC, select=["PartitionKey", "RowKey", "room", "active"]):
+        if row["PartitionKey"] not in tenants:
+            counts["skipped_tenant_not_active"] += 1
+            continue
+        if row.get("active") is False:
+            counts["skipped_room_inactive"] += 1
+            continue
+        hint = RoomChange(tenant=row["PartitionKey"], room=row.get("room") or row["RowKey"], reason="catchup", at=now)
+        queues.send(ROOM_CHANGES, hint.to_payload())
+        counts["enqueued"] += 1
+    log.info("catch-up enqueued", extra=dict(counts))
+    return counts
