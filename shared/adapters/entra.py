@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 import jwt
 import msal
 import requests
+from msal.exceptions import MsalServiceError
 
 from shared import keys
 from shared.config import Settings
@@ -77,7 +78,7 @@ class TokenProvider:
         app = self._app(tenant)
         try:
             result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError, MsalServiceError) as exc:
             raise Unavailable(f"Microsoft Entra ID token endpoint unreachable for tenant {tenant}",
                               detail={"tenant": tenant, "cause": type(exc).__name__}) from None
         if "access_token" not in result:
@@ -117,7 +118,8 @@ class TokenProvider:
             )
         except ValueError as exc:
             # MSAL reads the tenant's OpenID configuration here; a 4xx means the tenant does not exist.
-            if "OIDC Discovery failed" in str(exc) and "HTTP status: 4" in str(exc):
+            cause = str(exc.__context__ or exc)
+            if "OIDC Discovery failed" in cause and "HTTP status: 4" in cause:
                 raise NotFound(f"tenant {tenant} does not exist in Microsoft Entra ID",
                                fix="check the tenant id (Entra admin centre → Overview → Tenant ID)",
                                detail={"tenant": tenant}) from None
