@@ -65,9 +65,17 @@ class TokenSource(Protocol):
 
 
 class DeltaPageLike(Protocol):
-    items: list[dict]
-    next_link: str | None
-    delta_link: str | None
+    """One page of a delta round (shared.adapters.graph.DeltaPage): store ``items``, then, on the
+    last page, persist ``delta_link``."""
+
+    @property
+    def items(self) -> list[dict]: ...
+
+    @property
+    def next_link(self) -> str | None: ...
+
+    @property
+    def delta_link(self) -> str | None: ...
 
 
 class GraphPort(Protocol):
