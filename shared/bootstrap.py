@@ -2,7 +2,7 @@
 
 Nothing here runs at import. ``get_services()`` builds once per worker process, lazily,
 so a missing setting surfaces as a clear error on first use instead of "0 functions found".
-Tests call ``build_services(settings, tables=..., queues=...)`` with fakes.
+Tests call ``build_services(settings, tables=..., queues=..., graph=...)`` with fakes.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
 from shared.messages import RoomChange
-from shared.ports import Clock, MessageQueue, TableStore
+from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
 from shared.services.notifications import NotificationService
 from shared.services.room_changes import RoomChangeHandler
 from shared.services.subscription_directory import SubscriptionDirectory
+from shared.services.sync import DeltaSync
 from shared.services.sync_lease import Lease, RoomSyncLeases
 
 
@@ -30,6 +31,14 @@ class Services:
     subscriptions: SubscriptionDirectory
     notifications: NotificationService
     room_changes: RoomChangeHandler
+    graph: GraphPort | None = None
+    tokens: TokenSource | None = None
+
+    def require_graph(self) -> GraphPort:
+        """The Graph client, or a ConfigurationError naming the settings still missing."""
+        if self.graph is None:
+            raise _graph_missing(self.settings)
+        return self.graph
 
 
 def build_services(
@@ -38,6 +47,8 @@ def build_services(
     tables: TableStore | None = None,
     queues: MessageQueue | None = None,
     clock: Clock | None = None,
+    graph: GraphPort | None = None,
+    tokens: TokenSource | None = None,
 ) -> Services:
     connection = settings.storage_connection.get_secret_value()
     if (tables is None or queues is None) and not connection:
@@ -54,20 +65,46 @@ def build_services(
         from shared.adapters.queues import AzureMessageQueue
 
         queues = AzureMessageQueue(connection)
+    if graph is None and not settings.missing_for_graph():
+        graph, tokens = _build_graph(settings, tokens)
     clock = clock or SystemClock()
     directory = SubscriptionDirectory(tables, ttl_seconds=settings.subscription_cache_seconds)
     leases = RoomSyncLeases(tables, queues, clock, lease_seconds=settings.sync_lease_seconds,
                             max_rounds=settings.sync_max_rounds)
+    run_round = _sync_needs_graph(settings) if graph is None else DeltaSync(
+        graph, tables, queues, leases, clock, hash_key=settings.hash_key.get_secret_value(),
+        window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round)
     return Services(
         settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory,
         notifications=NotificationService(directory, queues, clock),
-        room_changes=RoomChangeHandler(leases, _delta_round_not_wired, tables, clock,
+        room_changes=RoomChangeHandler(leases, run_round, tables, clock,
                                        max_dequeue_count=settings.queue_max_dequeue_count),
+        graph=graph, tokens=tokens,
     )
 
 
-def _delta_round_not_wired(lease: Lease, change: RoomChange) -> None:
-    raise ConfigurationError("the delta sync needs the Graph client, which this build does not wire yet")
+def _graph_missing(settings: Settings) -> ConfigurationError:
+    missing = settings.missing_for_graph() or ["ROOMCAL_CLIENT_ID"]
+    return ConfigurationError(f"RoomCal cannot call Microsoft Graph: {', '.join(missing)} not set",
+                              fix="set the app registration's client id and secret (or certificate)")
+
+
+def _sync_needs_graph(settings: Settings):
+    def run_round(lease: Lease, change: RoomChange) -> None:
+        raise _graph_missing(settings)
+
+    return run_round
+
+
+def _build_graph(settings: Settings, tokens: TokenSource | None):
+    """One pooled session shared by MSAL and Graph; no network until the first call."""
+    from shared.adapters.entra import TokenProvider
+    from shared.adapters.graph import GraphClient
+    from shared.adapters.http_session import build_session
+
+    session = build_session(settings)
+    tokens = tokens or TokenProvider.from_settings(settings, session)
+    return GraphClient.from_settings(settings, session, tokens), tokens
 
 
 @functools.cache

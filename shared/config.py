@@ -40,14 +40,20 @@ class Settings(BaseSettings):
     retention_schedule: str = "0 30 2 * * *"
     sync_lease_seconds: float = Field(default=120.0, ge=10, le=600)
     sync_max_rounds: int = Field(default=5, ge=1, le=100)
-    sync_max_throttle_requeues: int = Field(default=20, ge=0, le=1000)
     queue_max_dequeue_count: int = Field(default=5, ge=1, le=100)
     subscription_lifetime_minutes: int = Field(default=10080, ge=45, le=10080)
     subscription_renew_within_minutes: int = Field(default=4320, ge=60, le=10080)
     subscription_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
     sync_window_roll_days: int = Field(default=7, ge=1, le=365)
+    sync_max_pages_per_round: int = Field(default=50, ge=1, le=100_000)
     hash_key: SecretStr = SecretStr("")
     http_timeout_seconds: float = Field(default=30.0, gt=0, le=230)
+    http_pool_size: int = Field(default=32, ge=1, le=512)
+    client_certificate_path: str = ""
+    graph_max_wait_seconds: float = Field(default=60.0, ge=0, le=600)
+    graph_max_retries: int = Field(default=4, ge=0, le=10)
+    graph_page_size: int = Field(default=100, ge=1, le=1000)
+    graph_mailbox_concurrency: int = Field(default=4, ge=1, le=4)
 
     @field_validator("graph_base_url", "login_base_url", "public_base_url")
     @classmethod
@@ -83,7 +89,7 @@ class Settings(BaseSettings):
         missing = []
         if not self.client_id:
             missing.append("ROOMCAL_CLIENT_ID")
-        if not self.client_secret.get_secret_value():
+        if not self.client_secret.get_secret_value() and not self.client_certificate_path:
             missing.append("ROOMCAL_CLIENT_SECRET")
         return missing
 

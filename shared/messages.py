@@ -16,22 +16,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared import keys
+from shared.errors import InvalidInput
+
 ROOM_CHANGES = "room-changes"
 ROOM_CHANGES_POISON = "room-changes-poison"
 SUBSCRIPTION_MAINTENANCE = "subscription-maintenance"
 
-_TENANT = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _REASON = re.compile(r"^[a-z_]{1,40}$")
 _SUBSCRIPTION_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-_MAX_EMAIL = 320
 
 
-def normalise_room_email(value: str) -> str:
-    """Lower-case, trimmed mailbox address; refuse anything that cannot be one."""
-    email = value.strip().lower()
-    if not (3 <= len(email) <= _MAX_EMAIL) or email.count("@") != 1 or any(ord(c) < 33 for c in email):
-        raise ValueError("room must be a mailbox address")
-    return email
+def _checked(normalise, value: str) -> str:
+    try:
+        return normalise(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
 
 
 def utc(value: datetime) -> datetime:
@@ -60,14 +60,12 @@ class _Message(BaseModel):
     @field_validator("tenant")
     @classmethod
     def _tenant(cls, value: str) -> str:
-        if not _TENANT.match(value):
-            raise ValueError("tenant must be a tenant id")
-        return value
+        return _checked(keys.normalise_tenant_id, value)
 
     @field_validator("room")
     @classmethod
     def _room(cls, value: str) -> str:
-        return normalise_room_email(value)
+        return _checked(keys.normalise_email, value)
 
     @field_validator("reason")
     @classmethod

@@ -9,7 +9,7 @@ from shared.messages import ROOM_CHANGES, RoomChange
 from shared.services.sync_lease import TABLE, LeaseLost, RoomSyncLeases, room_row_key
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
-TENANT = "t1"
+TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
 ROOM = "room-a@contoso.com"
 
 
