@@ -177,7 +177,9 @@ class DeltaSync:
         self._queues.send(SUBSCRIPTION_MAINTENANCE, request.to_payload())
 
     def _hand_over(self, lease: Lease) -> None:
-        hint = RoomChange(tenant=lease.tenant, room=lease.room, reason="followup", at=self._clock.now())
+        # Stamped after this round's start, so this round's completion cannot make it stale.
+        at = max(self._clock.now(), lease.round_started + timedelta(microseconds=1))
+        hint = RoomChange(tenant=lease.tenant, room=lease.room, reason="followup", at=at)
         self._queues.send(ROOM_CHANGES, hint.to_payload())
 
     def _window_due(self, row: Entity) -> bool:

@@ -1,0 +1,230 @@
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+
+from shared import keys
+from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
+from shared.services.room_changes import RoomChangeHandler
+from shared.services.sync import EVENTS, DeltaSync
+from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.services.sync_lease import RoomSyncLeases
+from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables, make_graph_event
+
+TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
+ROOM = "room-a@contoso.com"
+HASH_KEY = "test-hash-key"
+CANARY = "CANARY-7f3a"
+
+
+class World:
+    def __init__(self, *, page_size=3, max_pages=50, tenant=TENANT, room=ROOM):
+        self.tenant, self.room = tenant, room
+        self.graph = FakeGraph(page_size=page_size)
+        self.graph.add_room(tenant, room)
+        self.tables, self.queue, self.clock = InMemoryTables(), FakeQueue(), FixedClock()
+        self.leases = RoomSyncLeases(self.tables, self.queue, self.clock)
+        self.sync = DeltaSync(self.graph, self.tables, self.queue, self.leases, self.clock, hash_key=HASH_KEY,
+                              max_pages_per_round=max_pages)
+        self.handler = RoomChangeHandler(self.leases, self.sync, self.tables, self.clock)
+
+    def add(self, hours=1, **fields):
+        start = self.clock.now() + timedelta(hours=hours)
+        return self.graph.add_event(self.tenant, self.room, start=start, end=start + timedelta(minutes=30), **fields)
+
+    def hint(self, reason="notification", tenant=None, room=None):
+        self.clock.advance(seconds=1)
+        payload = {"tenant": tenant or self.tenant, "room": room or self.room, "reason": reason,
+                   "at": (self.clock.now() - timedelta(milliseconds=500)).isoformat()}
+        self.clock.advance(seconds=1)
+        return self.handler.handle(payload)
+
+    def deliver_queued(self, reason="followup"):
+        pending = [p for q, p, _ in self.queue.sent if q == ROOM_CHANGES and p["reason"] == reason]
+        self.queue.sent.clear()
+        return [self.handler.handle(p) for p in pending]
+
+    def rows(self):
+        return {r["RowKey"]: r for r in self.tables.query(EVENTS, keys.room_partition(self.tenant, self.room))}
+
+    def truth(self):
+        return {keys.event_row_key(HASH_KEY, self.room, i) for i in self.graph.mailboxes[(self.tenant, self.room)]}
+
+    def state(self):
+        return self.tables.get(ROOM_SYNC, self.tenant, self.room)
+
+
+class TestInitialSync:
+    def test_pages_to_the_end_stores_every_event_and_the_delta_link(self):
+        w = World(page_size=3)
+        for i in range(10):
+            w.add(hours=i + 1)
+        assert w.hint("initial").status == "synced"
+        assert set(w.rows()) == w.truth() and len(w.truth()) == 10
+        state = w.state()
+        assert state["delta_link"] and state["round_pages"] == 4 and state["event_count"] == 10
+        assert state["status"] == "synced" and state["last_full_sync_at"]
+
+    def test_window_comes_from_the_tenant_settings(self):
+        w = World()
+        w.tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT, "status": "active",
+                                    "created_at": w.clock.now(), "updated_at": w.clock.now(),
+                                    "settings": json.dumps({"backfill_days": 7, "lookahead_days": 30,
+                                                            "retention_days": 30})})
+        inside, outside = w.add(hours=24 * 20), w.add(hours=24 * 40)
+        w.hint("initial")
+        assert set(w.rows()) == {keys.event_row_key(HASH_KEY, ROOM, inside)}
+        assert outside
+
+    def test_asks_once_for_a_subscription_after_the_sync_started(self):
+        w = World(page_size=2)
+        for i in range(5):
+            w.add(hours=i + 1)
+        w.hint("initial")
+        [request] = w.queue.messages(SUBSCRIPTION_MAINTENANCE)
+        assert request["action"] == "recreate" and request["room"] == ROOM
+        w.add(hours=30)
+        w.hint()
+        assert len(w.queue.messages(SUBSCRIPTION_MAINTENANCE)) == 1
+
+    def test_a_huge_room_hands_over_between_chunks_and_still_converges(self):
+        """After max_pages the round stops, keeps its place and enqueues a followup for the rest."""
+        w = World(page_size=2, max_pages=2)
+        for i in range(9):
+            w.add(hours=i + 1)
+        w.hint("initial")
+        assert w.state()["baseline_next_link"]
+        assert len(w.rows()) == 4
+        while any(q == ROOM_CHANGES for q, _, _ in w.queue.sent):
+            w.clock.advance(seconds=1)
+            w.deliver_queued()
+        assert set(w.rows()) == w.truth() and not w.state()["baseline_next_link"]
+
+
+class TestIncrementalSync:
+    def test_create_update_cancel_and_delete_are_applied(self):
+        w = World()
+        keep, move, cancel, gone = (w.add(hours=h) for h in (1, 2, 3, 4))
+        w.hint("initial")
+        new = w.add(hours=5)
+        later = w.clock.now() + timedelta(hours=8)
+        w.graph.update_event(TENANT, ROOM, move, start={"dateTime": later.strftime("%Y-%m-%dT%H:%M:%S.0000000"),
+                                                        "timeZone": "UTC"},
+                             end={"dateTime": (later + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
+                                  "timeZone": "UTC"})
+        w.graph.update_event(TENANT, ROOM, cancel, isCancelled=True)
+        w.graph.delete_event(TENANT, ROOM, gone)
+        assert w.hint().status == "synced"
+        rows = w.rows()
+        key = lambda i: keys.event_row_key(HASH_KEY, ROOM, i)  # noqa: E731
+        assert set(rows) == {key(keep), key(move), key(cancel), key(new)}
+        assert rows[key(move)]["start_utc"] == later.replace(microsecond=0)
+        assert rows[key(cancel)]["is_cancelled"] is True
+        assert w.state()["round_removed"] == 1
+
+    def test_the_same_message_twice_leaves_the_same_table(self):
+        """A replayed hint is dropped as stale; a replayed round rewrites identical rows."""
+        w = World()
+        w.add(hours=1)
+        payload = {"tenant": TENANT, "room": ROOM, "reason": "notification",
+                   "at": (w.clock.now() - timedelta(seconds=1)).isoformat()}
+        assert w.handler.handle(payload).status == "synced"
+        before = {k: {f: v for f, v in r.items() if f != "_etag"} for k, r in w.rows().items()}
+        assert w.handler.handle(payload).status == "stale"
+        w.hint()
+        after = {k: {f: v for f, v in r.items() if f != "_etag"} for k, r in w.rows().items()}
+        assert after == before
+
+
+class TestResync:
+    def test_an_expired_delta_token_rebaselines_without_loss_or_duplicates(self):
+        w = World(page_size=2)
+        ids = [w.add(hours=h) for h in range(1, 7)]
+        w.hint("initial")
+        w.graph.expire_delta(TENANT, ROOM)
+        w.graph.delete_event(TENANT, ROOM, ids[0])
+        w.add(hours=9)
+        assert w.hint().status == "synced"
+        assert set(w.rows()) == w.truth() and len(w.rows()) == 6
+        assert w.state()["baseline_reason"] == "delta_token_expired"
+
+    def test_the_sweep_keeps_rows_older_than_the_window_for_retention(self):
+        w = World()
+        w.add(hours=1)
+        w.hint("initial")
+        old = {"PartitionKey": keys.room_partition(TENANT, ROOM), "RowKey": "0" * 64,
+               "start_utc": w.clock.now() - timedelta(days=300), "end_utc": w.clock.now() - timedelta(days=300)}
+        w.tables.upsert(EVENTS, old)
+        w.graph.expire_delta(TENANT, ROOM)
+        w.hint()
+        assert "0" * 64 in w.rows()
+
+    def test_the_window_rolls_forward_with_a_fresh_baseline(self):
+        w = World()
+        w.add(hours=1)
+        w.hint("initial")
+        w.clock.advance(days=8)
+        w.hint("catchup")
+        assert w.state()["baseline_reason"] == "window_roll"
+
+
+class TestFailures:
+    def test_throttling_backs_off_then_the_followup_syncs(self):
+        w = World()
+        w.add(hours=1)
+        w.graph.throttle(TENANT, ROOM, retry_after=30)
+        assert w.hint("initial").status == "backing_off"
+        [delay] = [d for q, _, d in w.queue.sent if q == ROOM_CHANGES]
+        assert delay == 31 and w.rows() == {}
+        w.clock.advance(seconds=31)
+        assert w.deliver_queued()[0].status == "synced"
+        assert set(w.rows()) == w.truth()
+
+    def test_a_room_outside_the_rbac_scope_is_flagged_and_others_carry_on(self):
+        w = World()
+        other = "room-b@contoso.com"
+        w.graph.add_room(TENANT, other)
+        w.graph.add_event(TENANT, other, start=w.clock.now(), end=w.clock.now() + timedelta(hours=1))
+        w.graph.deny(TENANT, ROOM)
+        assert w.hint("initial").status == "failed"
+        assert w.state()["last_error"] == "mailbox_access_denied" and w.state()["status"] == "failed"
+        assert w.hint("initial", room=other).status == "synced"
+
+
+def test_canary_strings_never_reach_tables_queues_or_logs(caplog):
+    """Subject, body, preview, join URL and the Graph id of every event stay out of storage."""
+    w = World(page_size=2)
+    secret_ids = []
+    for i in range(4):
+        start = w.clock.now() + timedelta(hours=i + 1)
+        event = make_graph_event(start=start, end=start + timedelta(hours=1), room=ROOM, subject=f"{CANARY} s{i}",
+                                 event_id=f"AAMk{CANARY}id{i}=", isOnlineMeeting=True,
+                                 onlineMeeting={"joinUrl": f"https://teams.example/{CANARY}"},
+                                 onlineMeetingUrl=f"https://teams.example/{CANARY}",
+                                 body={"contentType": "html", "content": f"<p>{CANARY} body</p>"},
+                                 bodyPreview=f"{CANARY} preview")
+        secret_ids.append(w.graph.add_event(TENANT, ROOM, event))
+    with caplog.at_level(logging.DEBUG):
+        w.hint("initial")
+        w.graph.update_event(TENANT, ROOM, secret_ids[0], subject=f"{CANARY} renamed")
+        w.graph.delete_event(TENANT, ROOM, secret_ids[1])
+        w.hint()
+    stored = json.dumps([list(t.values()) for t in w.tables.rows.values()], default=str)
+    queued = json.dumps(w.queue.sent, default=str)
+    logged = " ".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+    assert len(w.rows()) == 3
+    for text in (stored, queued, logged):
+        assert CANARY not in text
+
+
+@pytest.mark.parametrize("times", [1, 2])
+def test_transient_graph_failures_are_raised_for_the_host_to_retry(times):
+    from shared.errors import Unavailable
+
+    w = World()
+    w.add(hours=1)
+    w.graph.fail(TENANT, ROOM, times=times)
+    with pytest.raises(Unavailable):
+        w.hint("initial")
+    assert w.state()["lease_holder"] == ""
