@@ -27,8 +27,9 @@ from shared.messages import (
     SubscriptionMaintenance,
     is_subscription_id,
 )
+from shared.models import SubscriptionRecord
 from shared.ports import Clock, MessageQueue
-from shared.services.subscription_directory import SubscriptionDirectory, SubscriptionRecord
+from shared.services.subscription_directory import SubscriptionDirectory, client_state_matches
 
 log = logging.getLogger("roomcal.notifications")
 
@@ -88,7 +89,7 @@ class NotificationService:
         for item in parse_collection(body):
             record = self._verified(item, outcome.ignored)
             if record is not None:
-                rooms[(record.tenant, record.room)] = None
+                rooms[(record.tenant_id, record.room_email)] = None
         at = self._clock.now()
         for tenant, room in rooms:
             self._queues.send(ROOM_CHANGES, RoomChange(tenant=tenant, room=room, reason="notification",
@@ -118,12 +119,12 @@ class NotificationService:
     def _enqueue_lifecycle(self, action: str, record: SubscriptionRecord) -> None:
         at = self._clock.now()
         if action == "catch_up":
-            message = RoomChange(tenant=record.tenant, room=record.room, reason="missed", at=at)
+            message = RoomChange(tenant=record.tenant_id, room=record.room_email, reason="missed", at=at)
             self._queues.send(ROOM_CHANGES, message.to_payload())
             return
         reason = "reauthorization_required" if action == "renew" else "subscription_removed"
-        maintenance = SubscriptionMaintenance(action=action, tenant=record.tenant, room=record.room,
-                                              subscription=record.subscription_id, reason=reason, at=at)
+        maintenance = SubscriptionMaintenance(action=action, tenant=record.tenant_id, room=record.room_email,
+                                              subscription=record.id, reason=reason, at=at)
         self._queues.send(SUBSCRIPTION_MAINTENANCE, maintenance.to_payload())
 
     def _verified(self, item: object, ignored: Counter) -> SubscriptionRecord | None:
@@ -134,11 +135,11 @@ class NotificationService:
         if record is None:
             ignored["unknown_subscription"] += 1
             return None
-        if not record.client_state_matches(item.get("clientState")):
+        if not client_state_matches(record, item.get("clientState")):
             ignored["client_state_mismatch"] += 1
             return None
         tenant = item.get("tenantId")
-        if tenant is not None and (not isinstance(tenant, str) or tenant.lower() != record.tenant.lower()):
+        if tenant is not None and (not isinstance(tenant, str) or tenant.lower() != record.tenant_id):
             ignored["tenant_mismatch"] += 1
             return None
         return record

@@ -16,10 +16,11 @@ import hmac
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+
+from pydantic import ValidationError
 
 from shared.errors import NotFound
+from shared.models import SubscriptionRecord
 from shared.ports import TableStore
 
 TABLE = "Subscriptions"
@@ -27,42 +28,22 @@ PARTITION = "sub"
 _MAX_CACHED = 20_000  # bounds memory under a flood of forged subscription ids
 
 
-@dataclass(frozen=True)
-class SubscriptionRecord:
-    subscription_id: str
-    tenant: str
-    room: str
-    client_state_sha256: str
-    expires_at: datetime | None = None
-
-    def client_state_matches(self, client_state: object) -> bool:
-        if not isinstance(client_state, str):
-            return False
-        return hmac.compare_digest(hash_client_state(client_state), self.client_state_sha256)
-
-    def to_entity(self) -> dict:
-        entity = {"PartitionKey": PARTITION, "RowKey": self.subscription_id, "tenant_id": self.tenant,
-                  "room_email": self.room, "client_state_hash": self.client_state_sha256}
-        if self.expires_at is not None:
-            entity["expires_at"] = self.expires_at
-        return entity
+def client_state_matches(record: SubscriptionRecord, client_state: object) -> bool:
+    """Constant-time comparison of the hash of a notification's clientState with the stored one."""
+    if not isinstance(client_state, str):
+        return False
+    return hmac.compare_digest(hash_client_state(client_state), record.client_state_hash)
 
 
 def hash_client_state(client_state: str) -> str:
     return hashlib.sha256(client_state.encode("utf-8")).hexdigest()
 
 
-def _when(value: object) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def _from_entity(row: dict) -> SubscriptionRecord:
-    return SubscriptionRecord(
-        subscription_id=row["RowKey"], tenant=str(row.get("tenant_id", "")), room=str(row.get("room_email", "")),
-        client_state_sha256=str(row.get("client_state_hash", "")), expires_at=_when(row.get("expires_at")),
-    )
+def _from_entity(row: dict) -> SubscriptionRecord | None:
+    try:
+        return SubscriptionRecord.from_entity(row)
+    except ValidationError:
+        return None  # an unreadable row authenticates nothing
 
 
 class SubscriptionDirectory:
@@ -97,7 +78,7 @@ class SubscriptionDirectory:
 
     def save(self, record: SubscriptionRecord) -> None:
         self._tables.upsert(TABLE, record.to_entity())
-        self.forget(record.subscription_id)
+        self.forget(record.id)
 
     def remove(self, subscription_id: str) -> None:
         self._tables.delete(TABLE, PARTITION, subscription_id)

@@ -7,8 +7,15 @@ from functions import webhooks
 from shared import bootstrap
 from shared.config import load_settings
 from shared.messages import ROOM_CHANGES
-from shared.services.subscription_directory import SubscriptionRecord, hash_client_state
+from shared.models import SubscriptionRecord
+from shared.services.subscription_directory import hash_client_state
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
+
+
+def _record(sub, tenant, room, client_state):
+    return SubscriptionRecord(id=sub, tenant_id=tenant, room_email=room,
+                              client_state_hash=hash_client_state(client_state),
+                              expires_at="2026-12-01T00:00:00Z")
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
 SUB = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"
@@ -18,7 +25,7 @@ SUB = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"
 def services(monkeypatch):
     built = bootstrap.build_services(load_settings(environment="development"), tables=InMemoryTables(),
                                      queues=FakeQueue(), clock=FixedClock())
-    built.subscriptions.save(SubscriptionRecord(SUB, TENANT, "room@contoso.com", hash_client_state("s")))
+    built.subscriptions.save(_record(SUB, TENANT, "room@contoso.com", "s"))
     monkeypatch.setattr(bootstrap, "get_services", lambda: built)
     return built
 

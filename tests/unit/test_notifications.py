@@ -6,6 +6,7 @@ import pytest
 
 from shared.errors import InvalidInput
 from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
+from shared.models import SubscriptionRecord
 from shared.services.notifications import (
     MAX_BODY_BYTES,
     NotificationService,
@@ -13,13 +14,14 @@ from shared.services.notifications import (
     parse_collection,
     validation_echo,
 )
-from shared.services.subscription_directory import (
-    TABLE,
-    SubscriptionDirectory,
-    SubscriptionRecord,
-    hash_client_state,
-)
+from shared.services.subscription_directory import TABLE, SubscriptionDirectory, hash_client_state
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
+
+
+def _record(sub, tenant, room, client_state):
+    return SubscriptionRecord(id=sub, tenant_id=tenant, room_email=room,
+                              client_state_hash=hash_client_state(client_state),
+                              expires_at="2026-12-01T00:00:00Z")
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
 SUB_A = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"
@@ -39,8 +41,8 @@ class CountingTables(InMemoryTables):
 def _world():
     tables, queue, clock = CountingTables(), FakeQueue(), FixedClock()
     directory = SubscriptionDirectory(tables)
-    directory.save(SubscriptionRecord(SUB_A, TENANT, "room-a@contoso.com", hash_client_state("secret-a")))
-    directory.save(SubscriptionRecord(SUB_B, TENANT, "room-b@contoso.com", hash_client_state("secret-b")))
+    directory.save(_record(SUB_A, TENANT, "room-a@contoso.com", "secret-a"))
+    directory.save(_record(SUB_B, TENANT, "room-b@contoso.com", "secret-b"))
     tables.gets = 0
     return NotificationService(directory, queue, clock), tables, queue
 
@@ -177,5 +179,5 @@ class TestParsing:
 
 def test_subscription_rows_hold_only_the_hash_of_the_client_state():
     tables = InMemoryTables()
-    SubscriptionDirectory(tables).save(SubscriptionRecord(SUB_A, TENANT, "r@x.com", hash_client_state("s3cret")))
-    assert "s3cret" not in json.dumps(list(tables.rows[TABLE].values()))
+    SubscriptionDirectory(tables).save(_record(SUB_A, TENANT, "r@x.com", "s3cret"))
+    assert "s3cret" not in json.dumps(list(tables.rows[TABLE].values()), default=str)
