@@ -3,7 +3,7 @@
 import azure.functions as func
 
 from shared import bootstrap
-from shared.messages import ROOM_CHANGES
+from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
 
 bp = func.Blueprint()
 
@@ -11,3 +11,8 @@ bp = func.Blueprint()
 @bp.queue_trigger(arg_name="msg", queue_name=ROOM_CHANGES, connection="AzureWebJobsStorage")
 def room_changes(msg: func.QueueMessage) -> None:
     bootstrap.get_services().room_changes.handle(msg.get_json(), dequeue_count=msg.dequeue_count or 1)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=SUBSCRIPTION_MAINTENANCE, connection="AzureWebJobsStorage")
+def subscription_maintenance(msg: func.QueueMessage) -> None:
+    bootstrap.get_services().require_subscription_manager().handle(msg.get_json())

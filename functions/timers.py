@@ -13,3 +13,8 @@ bp = func.Blueprint()
 def catch_up_rooms(timer: func.TimerRequest) -> None:
     s = bootstrap.get_services()
     enqueue_catch_up(s.tables, s.queues, s.clock)
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_RENEW_SCHEDULE%", use_monitor=True)
+def renew_subscriptions(timer: func.TimerRequest) -> None:
+    bootstrap.get_services().require_subscription_manager().enqueue_due()

@@ -18,6 +18,7 @@ from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
 from shared.services.notifications import NotificationService
 from shared.services.room_changes import RoomChangeHandler
 from shared.services.subscription_directory import SubscriptionDirectory
+from shared.services.subscriptions import SubscriptionManager
 from shared.services.sync import DeltaSync
 from shared.services.sync_lease import Lease, RoomSyncLeases
 
@@ -31,8 +32,14 @@ class Services:
     subscriptions: SubscriptionDirectory
     notifications: NotificationService
     room_changes: RoomChangeHandler
+    subscription_manager: SubscriptionManager | None = None
     graph: GraphPort | None = None
     tokens: TokenSource | None = None
+
+    def require_subscription_manager(self) -> SubscriptionManager:
+        if self.subscription_manager is None:
+            raise _graph_missing(self.settings)
+        return self.subscription_manager
 
     def require_graph(self) -> GraphPort:
         """The Graph client, or a ConfigurationError naming the settings still missing."""
@@ -79,6 +86,10 @@ def build_services(
         notifications=NotificationService(directory, queues, clock),
         room_changes=RoomChangeHandler(leases, run_round, tables, clock,
                                        max_dequeue_count=settings.queue_max_dequeue_count),
+        subscription_manager=None if graph is None else SubscriptionManager(
+            graph, tables, directory, queues, clock, public_base_url=settings.public_base_url,
+            lifetime_minutes=settings.subscription_lifetime_minutes,
+            renew_within_minutes=settings.subscription_renew_within_minutes),
         graph=graph, tokens=tokens,
     )
 

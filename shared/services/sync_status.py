@@ -5,7 +5,8 @@ engine's own row. The registry row in ``Rooms`` belongs to onboarding; only the 
 fields of shared.models.Room are merged into it (never replaced), and only if it exists:
 
     sync_status (synced | not_synced | pending), sync_reason, sync_fix, last_sync_at,
-    last_full_sync_at, event_count, sync_count, error_count
+    last_full_sync_at, event_count, sync_count, error_count, subscription_id,
+    subscription_expires_at, object_id
 
 Error texts come from RoomCalError messages, which never carry event content.
 """
@@ -22,7 +23,7 @@ from shared.services.sync_lease import room_row_key
 
 ROOMS = "Rooms"
 _MIRRORED = ("sync_status", "sync_reason", "sync_fix", "last_sync_at", "last_full_sync_at", "event_count",
-             "sync_count", "error_count")
+             "sync_count", "error_count", "subscription_id", "subscription_expires_at", "object_id")
 
 
 def load(tables: TableStore, tenant: str, room: str) -> Entity:

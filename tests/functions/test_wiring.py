@@ -21,8 +21,9 @@ EXPECTED_HTTP = {
     "graph_notifications": ("notifications", ["POST"], "anonymous"),
     "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
 }
-EXPECTED_QUEUE = {"selftest_receive": "selftest", "room_changes": "room-changes"}
-EXPECTED_TIMER = {"catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%"}
+EXPECTED_QUEUE = {"selftest_receive": "selftest", "room_changes": "room-changes",
+                  "subscription_maintenance": "subscription-maintenance"}
+EXPECTED_TIMER = {"catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%", "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():

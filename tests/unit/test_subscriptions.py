@@ -1,0 +1,110 @@
+from datetime import timedelta
+
+import pytest
+
+from shared.errors import InvalidInput
+from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
+from shared.services.subscription_directory import TABLE, SubscriptionDirectory, client_state_matches
+from shared.services.subscriptions import SubscriptionManager
+from shared.services.sync_lease import TABLE as ROOM_SYNC
+from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables
+
+TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
+ROOM = "room-a@contoso.com"
+
+
+class World:
+    def __init__(self):
+        self.graph = FakeGraph()
+        self.graph.add_room(TENANT, ROOM)
+        self.tables, self.queue, self.clock = InMemoryTables(), FakeQueue(), FixedClock()
+        self.directory = SubscriptionDirectory(self.tables, ttl_seconds=0)
+        self.manager = SubscriptionManager(self.graph, self.tables, self.directory, self.queue, self.clock,
+                                           public_base_url="https://roomcal.example", lifetime_minutes=10080,
+                                           renew_within_minutes=4320)
+        self.tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT, "status": "active"})
+
+    def create(self):
+        self.manager.handle({"action": "recreate", "tenant": TENANT, "room": ROOM, "reason": "initial",
+                             "at": self.clock.now().isoformat()})
+        return self.state()["subscription_id"]
+
+    def state(self):
+        return self.tables.get(ROOM_SYNC, TENANT, ROOM)
+
+
+class TestCreate:
+    def test_subscribes_to_the_mailbox_events_by_object_id_with_a_secret_only_hashed(self):
+        w = World()
+        sub_id = w.create()
+        sub = w.graph.subscriptions[sub_id]
+        assert sub["resource"] == f"/users/{w.graph.get_user(TENANT, ROOM)['id']}/events"
+        assert sub["changeType"] == "created,updated,deleted"
+        assert sub["notificationUrl"] == "https://roomcal.example/api/notifications"
+        assert sub["lifecycleNotificationUrl"] == "https://roomcal.example/api/lifecycle"
+        row = w.tables.get(TABLE, "sub", sub_id)
+        assert sub["clientState"] not in str(row)
+        assert client_state_matches(w.directory.lookup(sub_id), sub["clientState"])
+        assert w.queue.messages(ROOM_CHANGES)[-1]["reason"] == "resubscribed"
+
+    def test_the_longest_lifetime_graph_allows_for_events(self):
+        w = World()
+        sub_id = w.create()
+        expires = w.directory.lookup(sub_id).expires_at
+        assert timedelta(minutes=10070) < expires - w.clock.now() <= timedelta(minutes=10080)
+
+    def test_each_subscription_gets_its_own_client_state(self):
+        w = World()
+        first = w.create()
+        w.graph.remove_subscription(first)
+        w.manager.handle({"action": "recreate", "tenant": TENANT, "room": ROOM, "reason": "subscription_removed",
+                          "subscription": first, "at": w.clock.now().isoformat()})
+        second = w.state()["subscription_id"]
+        assert second != first
+        assert w.directory.lookup(first) is None
+        assert w.graph.subscriptions[second]["clientState"] != "x"
+
+    def test_a_duplicate_recreate_request_is_harmless(self):
+        w = World()
+        first = w.create()
+        w.create()
+        assert w.state()["subscription_id"] == first and len(w.graph.subscriptions) == 1
+
+
+class TestRenew:
+    def test_renewal_moves_the_expiry_in_graph_and_the_table(self):
+        w = World()
+        sub_id = w.create()
+        w.clock.advance(days=5)
+        w.manager.handle({"action": "renew", "tenant": TENANT, "room": ROOM, "subscription": sub_id,
+                          "reason": "reauthorization_required", "at": w.clock.now().isoformat()})
+        assert w.directory.lookup(sub_id).expires_at > w.clock.now() + timedelta(days=6)
+
+    def test_a_subscription_graph_forgot_is_recreated(self):
+        w = World()
+        sub_id = w.create()
+        w.graph.remove_subscription(sub_id)
+        assert w.manager.renew(TENANT, ROOM, sub_id) == "created"
+        assert w.state()["subscription_id"] != sub_id
+
+    def test_the_timer_enqueues_renewals_only_for_subscriptions_expiring_soon(self):
+        w = World()
+        sub_id = w.create()
+        w.queue.sent.clear()
+        assert w.manager.enqueue_due()["renew"] == 0
+        w.clock.advance(days=4, hours=1)
+        w.manager.enqueue_due()
+        [task] = w.queue.messages(SUBSCRIPTION_MAINTENANCE)
+        assert task["action"] == "renew" and task["subscription"] == sub_id
+
+    def test_the_timer_recreates_missing_subscriptions_of_synced_rooms(self):
+        w = World()
+        w.tables.upsert(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": ROOM, "room": ROOM, "delta_link": "x"})
+        w.manager.enqueue_due()
+        [task] = w.queue.messages(SUBSCRIPTION_MAINTENANCE)
+        assert task["action"] == "recreate"
+
+
+def test_a_malformed_maintenance_message_is_invalid_input():
+    with pytest.raises(InvalidInput):
+        World().manager.handle({"action": "explode"})
