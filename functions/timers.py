@@ -5,6 +5,7 @@ import azure.functions as func
 
 from shared import bootstrap
 from shared.services.catchup import enqueue_catch_up
+from shared.services.retention import purge_expired_events
 
 bp = func.Blueprint()
 
@@ -18,3 +19,9 @@ def catch_up_rooms(timer: func.TimerRequest) -> None:
 @bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_RENEW_SCHEDULE%", use_monitor=True)
 def renew_subscriptions(timer: func.TimerRequest) -> None:
     bootstrap.get_services().require_subscription_manager().enqueue_due()
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_RETENTION_SCHEDULE%", use_monitor=True)
+def purge_old_events(timer: func.TimerRequest) -> None:
+    s = bootstrap.get_services()
+    purge_expired_events(s.tables, s.clock)

@@ -23,7 +23,8 @@ EXPECTED_HTTP = {
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance"}
-EXPECTED_TIMER = {"catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%", "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%"}
+EXPECTED_TIMER = {"catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%", "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%",
+                  "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():
