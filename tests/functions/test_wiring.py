@@ -20,6 +20,7 @@ EXPECTED_HTTP = {
     "selftest_result": ("selftest/{probe_id}", ["GET"], "function"),
     "graph_notifications": ("notifications", ["POST"], "anonymous"),
     "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
+    "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance"}

@@ -1,0 +1,85 @@
+"""Room status now, per tenant, read from the tables only (no Graph call).
+
+For every room: free/busy now, the current and the next meeting (times, attendee count
+without rooms and resources, organiser, online flag) and the room's sync state. Cancelled
+meetings, meetings the room declined and "free" bookings do not make a room busy. The
+organiser of a private or confidential meeting is not shown.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from shared import keys
+from shared.errors import NotFound
+from shared.messages import parse_stamp
+from shared.ports import Clock, Entity, TableStore
+from shared.services.sync import EVENTS, TENANTS
+from shared.services.sync_lease import TABLE as ROOM_SYNC
+
+ROOMS = "Rooms"
+_EVENT_FIELDS = ["start_utc", "end_utc", "is_cancelled", "room_response", "show_as", "organizer", "attendees",
+                 "is_online", "is_all_day", "sensitivity"]
+_SYNC_FIELDS = ("status", "last_sync_at", "last_full_sync_at", "last_error", "event_count", "round_pages",
+                "subscription_expires_at")
+
+
+def tenant_room_status(tables: TableStore, clock: Clock, tenant_id: str) -> dict:
+    tenant = keys.normalise_tenant_id(tenant_id)
+    registry = {row["RowKey"]: row for row in tables.query(ROOMS, tenant)}
+    sync_rows = {row.get("room") or row["RowKey"]: row for row in tables.query(ROOM_SYNC, tenant)}
+    if not registry and not sync_rows:
+        try:
+            tables.get(TENANTS, "tenant", tenant)
+        except NotFound:
+            raise NotFound("no such tenant", fix="register the tenant first (POST /api/tenants)") from None
+    now = clock.now()
+    rooms = [_room(tables, tenant, email, registry.get(email, {}), sync_rows.get(email, {}), now)
+             for email in sorted(set(registry) | set(sync_rows))]
+    return {"tenant": tenant, "at": now.isoformat(), "rooms": rooms}
+
+
+def _room(tables: TableStore, tenant: str, email: str, registry: Entity, sync: Entity, now: datetime) -> dict:
+    events = [e for e in tables.query(EVENTS, keys.room_partition(tenant, email), select=_EVENT_FIELDS)
+              if _blocks_room(e)]
+    current = min((e for e in events if _start(e) <= now < _end(e)), key=_end, default=None)
+    upcoming = min((e for e in events if _start(e) > now), key=_start, default=None)
+    status: dict = {
+        "room": email, "display_name": registry.get("display_name", ""), "capacity": registry.get("capacity"),
+        "free_busy": "busy" if current else "free",
+        "current": _meeting(current), "next": _meeting(upcoming),
+        "sync": {k: sync.get(k) for k in _SYNC_FIELDS if sync.get(k) not in (None, "")},
+    }
+    if current is None and upcoming is not None:
+        status["free_until"] = _start(upcoming).isoformat()
+    if current is not None:
+        status["busy_until"] = _end(current).isoformat()
+    return status
+
+
+def _meeting(event: Entity | None) -> dict | None:
+    if event is None:
+        return None
+    attendees = event.get("attendees")
+    people = json.loads(attendees) if isinstance(attendees, str) else attendees or []
+    private = event.get("sensitivity") in ("private", "confidential")
+    return {
+        "start": _start(event).isoformat(), "end": _end(event).isoformat(),
+        "attendee_count": sum(1 for a in people if a.get("type") != "resource"),
+        "organizer": None if private else event.get("organizer"),
+        "is_online": bool(event.get("is_online")), "is_all_day": bool(event.get("is_all_day")),
+    }
+
+
+def _blocks_room(event: Entity) -> bool:
+    return (not event.get("is_cancelled") and event.get("room_response") != "declined"
+            and event.get("show_as") != "free" and _start(event) is not None and _end(event) is not None)
+
+
+def _start(event: Entity) -> datetime:
+    return parse_stamp(event.get("start_utc"))
+
+
+def _end(event: Entity) -> datetime:
+    return parse_stamp(event.get("end_utc"))

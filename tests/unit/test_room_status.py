@@ -1,0 +1,48 @@
+from datetime import timedelta
+
+import pytest
+
+from shared.errors import InvalidInput, NotFound
+from shared.services.room_status import tenant_room_status
+from tests.unit.test_sync import ROOM, TENANT, World
+
+
+def _status(w):
+    return {r["room"]: r for r in tenant_room_status(w.tables, w.clock, TENANT)["rooms"]}
+
+
+def test_current_and_next_meeting_with_size_organiser_and_online_flag():
+    w = World()
+    now = w.clock.now()
+    w.graph.add_event(TENANT, ROOM, start=now - timedelta(minutes=10), end=now + timedelta(minutes=20),
+                      attendees=("a@contoso.com", "b@contoso.com"), organizer="boss@contoso.com",
+                      isOnlineMeeting=True)
+    w.graph.add_event(TENANT, ROOM, start=now + timedelta(hours=2), end=now + timedelta(hours=3),
+                      sensitivity="private", organizer="secret@contoso.com")
+    w.graph.add_event(TENANT, ROOM, start=now + timedelta(hours=1), end=now + timedelta(hours=2), isCancelled=True)
+    w.hint("initial")
+    w.clock.at = now
+    room = _status(w)[ROOM]
+    assert room["free_busy"] == "busy" and room["busy_until"] == (now + timedelta(minutes=20)).isoformat()
+    assert room["current"]["attendee_count"] == 2
+    assert room["current"]["organizer"] == "boss@contoso.com" and room["current"]["is_online"] is True
+    assert room["next"]["start"] == (now + timedelta(hours=2)).isoformat()
+    assert room["next"]["organizer"] is None  # private meeting
+    assert room["sync"]["status"] == "synced"
+
+
+def test_a_free_room_says_until_when():
+    w = World()
+    now = w.clock.now()
+    w.graph.add_event(TENANT, ROOM, start=now + timedelta(hours=1), end=now + timedelta(hours=2))
+    w.hint("initial")
+    room = _status(w)[ROOM]
+    assert room["free_busy"] == "free" and room["current"] is None and "free_until" in room
+
+
+def test_unknown_tenant_is_not_found_and_a_bad_id_is_invalid():
+    w = World()
+    with pytest.raises(NotFound):
+        tenant_room_status(w.tables, w.clock, "11111111-1111-1111-1111-111111111111")
+    with pytest.raises(InvalidInput):
+        tenant_room_status(w.tables, w.clock, "../etc")
