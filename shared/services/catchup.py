@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from shared.log import log_event
 from shared.messages import ROOM_CHANGES, RoomChange
 from shared.ports import Clock, MessageQueue, TableStore
 from shared.services.sync_lease import TABLE as ROOM_SYNC
@@ -39,5 +40,6 @@ def enqueue_catch_up(tables: TableStore, queues: MessageQueue, clock: Clock) -> 
         hint = RoomChange(tenant=row["PartitionKey"], room=row.get("room") or row["RowKey"], reason="catchup", at=now)
         queues.send(ROOM_CHANGES, hint.to_payload())
         counts["enqueued"] += 1
-    log.info("catch-up enqueued", extra=dict(counts))
+    log_event(log, "catch-up enqueued", count=counts["enqueued"],
+              skipped=counts["skipped_tenant_not_active"] + counts["skipped_room_inactive"])
     return counts

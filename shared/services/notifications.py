@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from shared.errors import InvalidInput
+from shared.log import log_event
 from shared.messages import (
     ROOM_CHANGES,
     SUBSCRIPTION_MAINTENANCE,
@@ -147,7 +148,6 @@ class NotificationService:
 
 def _log_outcome(kind: str, outcome: Outcome) -> None:
     # Counts only: never an id, a clientState or anything else a sender controls.
-    fields = {f"ignored_{reason}": count for reason, count in sorted(outcome.ignored.items())}
-    level = logging.WARNING if outcome.ignored else logging.INFO
-    log.log(level, "%s notifications: %d enqueued, ignored %s", kind, outcome.enqueued, fields or "none",
-            extra={"notification_kind": kind, "enqueued": outcome.enqueued, **fields})
+    ignored = ",".join(f"{reason}={count}" for reason, count in sorted(outcome.ignored.items()))
+    log_event(log, "notifications handled", level=logging.WARNING if ignored else logging.INFO, operation=kind,
+              count=outcome.enqueued, skipped=sum(outcome.ignored.values()), reason=ignored or None)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from shared.errors import AccessDenied, InvalidInput, NotFound, RoomCalError
+from shared.log import log_event
 from shared.messages import RoomChange
 from shared.ports import Clock, TableStore
 from shared.services.sync_lease import Lease, RoomSyncLeases, SyncOutcome
@@ -60,10 +61,10 @@ class RoomChangeHandler:
             _log(change, "poisoned" if final else "retrying",
                  error=exc.code if isinstance(exc, RoomCalError) else type(exc).__name__)
             raise
-        _log(change, outcome.status, rounds=outcome.rounds)
+        _log(change, outcome.status, count=outcome.rounds)
         return outcome
 
 
 def _log(change: RoomChange, status: str, **fields: object) -> None:
-    extra = {"tenant": change.tenant, "room": change.room, "reason": change.reason, "status": status, **fields}
-    log.info("room change %s", status, extra=extra)
+    log_event(log, "room change handled", tenant=change.tenant, room=change.room, reason=change.reason,
+              status=status, **fields)

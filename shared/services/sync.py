@@ -15,12 +15,14 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from shared import keys
 from shared.errors import DeltaTokenExpired, InvalidInput
+from shared.log import log_event
 from shared.messages import (
     ROOM_CHANGES,
     SUBSCRIPTION_MAINTENANCE,
@@ -34,6 +36,8 @@ from shared.ports import Clock, Entity, GraphPort, MessageQueue, TableStore
 from shared.services import sync_status
 from shared.services.privacy import is_removed, normalise_event
 from shared.services.sync_lease import Lease, RoomSyncLeases
+
+log = logging.getLogger("roomcal.sync")
 
 EVENTS = "Events"
 TENANTS = "Tenants"
@@ -163,6 +167,9 @@ class DeltaSync:
                   if k in fields}
         sync_status.update(self._tables, lease.tenant, lease.room, sync_status="synced", sync_reason="",
                            sync_fix="", **mirror)
+        log_event(log, "delta round done", tenant=lease.tenant, room=lease.room, pages=totals["pages"],
+                  upserted=totals["upserted"], removed=totals["removed"], skipped=totals["skipped"],
+                  full_resync=baseline is not None)
 
     def _ensure_subscription(self, lease: Lease) -> None:
         """Ask (once an hour at most) for a subscription when the room has none."""
