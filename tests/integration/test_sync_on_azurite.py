@@ -1,0 +1,86 @@
+"""The sync engine's table work against a real Azurite: etags, batches, datetimes, queries."""
+
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from shared import keys
+from shared.adapters.tables import AzureTableStore
+from shared.clock import SystemClock
+from shared.messages import RoomChange
+from shared.services.room_changes import RoomChangeHandler
+from shared.services.room_status import tenant_room_status
+from shared.services.sync import EVENTS, DeltaSync
+from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.services.sync_lease import RoomSyncLeases
+from tests.fakes import FakeGraph, FakeQueue
+
+pytestmark = pytest.mark.integration
+
+ROOM = "room-a@contoso.com"
+
+
+@pytest.fixture
+def world(storage_connection):
+    tenant = str(uuid.uuid4())
+    tables, queue, clock = AzureTableStore(storage_connection), FakeQueue(), SystemClock()
+    graph = FakeGraph(page_size=3)
+    graph.add_room(tenant, ROOM)
+    leases = RoomSyncLeases(tables, queue, clock)
+    sync = DeltaSync(graph, tables, queue, leases, clock, hash_key="k")
+    return tenant, tables, graph, RoomChangeHandler(leases, sync, tables, clock)
+
+
+def _hint(tenant):
+    return RoomChange(tenant=tenant, room=ROOM, reason="notification",
+                      at=SystemClock().now() - timedelta(milliseconds=1)).to_payload()
+
+
+def test_initial_incremental_and_rebaseline_rounds_mirror_the_calendar(world):
+    tenant, tables, graph, handler = world
+    now = SystemClock().now()
+    ids = [graph.add_event(tenant, ROOM, start=now + timedelta(hours=h), end=now + timedelta(hours=h, minutes=30))
+           for h in range(1, 8)]
+    assert handler.handle(_hint(tenant)).status == "synced"
+    graph.delete_event(tenant, ROOM, ids[0])
+    graph.update_event(tenant, ROOM, ids[1], isCancelled=True)
+    assert handler.handle(_hint(tenant)).status == "synced"
+    graph.expire_delta(tenant, ROOM)
+    graph.add_event(tenant, ROOM, start=now - timedelta(minutes=5), end=now + timedelta(minutes=25))
+    assert handler.handle(_hint(tenant)).status == "synced"
+    partition = keys.room_partition(tenant, ROOM)
+    rows = {r["RowKey"]: r for r in tables.query(EVENTS, partition)}
+    truth = {keys.event_row_key("k", ROOM, i) for i in graph.mailboxes[(tenant, ROOM)]}
+    assert set(rows) == truth
+    assert rows[keys.event_row_key("k", ROOM, ids[1])]["is_cancelled"] is True
+    status = tenant_room_status(tables, SystemClock(), tenant)["rooms"][0]
+    assert status["free_busy"] == "busy" and status["sync"]["status"] == "synced"
+
+
+def test_concurrent_workers_never_sync_one_room_twice_at_once(world):
+    tenant, tables, _, _ = world
+    clock, running, peak, lock = SystemClock(), [0], [0], threading.Lock()
+    leases = RoomSyncLeases(tables, FakeQueue(), clock)
+
+    def round_fn(lease):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+
+    def worker():
+        for _ in range(5):
+            leases.run(RoomChange.model_validate(_hint(tenant)), round_fn)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 1
+    assert tables.get(ROOM_SYNC, tenant, ROOM)["lease_holder"] == ""
