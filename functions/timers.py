@@ -13,7 +13,7 @@ bp = func.Blueprint()
 @bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_CATCHUP_SCHEDULE%", use_monitor=True)
 def catch_up_rooms(timer: func.TimerRequest) -> None:
     s = bootstrap.get_services()
-    enqueue_catch_up(s.tables, s.queues, s.clock)
+    enqueue_catch_up(s.tables, s.queues, s.clock, min_age_minutes=s.settings.catchup_min_age_minutes)
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_RENEW_SCHEDULE%", use_monitor=True)

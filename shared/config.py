@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     catchup_schedule: str = "0 */15 * * * *"
     renew_schedule: str = "0 7 * * * *"
     retention_schedule: str = "0 30 2 * * *"
+    catchup_min_age_minutes: int = Field(default=0, ge=0, le=10080)
     sync_lease_seconds: float = Field(default=120.0, ge=10, le=600)
     sync_max_rounds: int = Field(default=5, ge=1, le=100)
     queue_max_dequeue_count: int = Field(default=5, ge=1, le=100)

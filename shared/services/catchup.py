@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from datetime import timedelta
 
 from shared.log import log_event
-from shared.messages import ROOM_CHANGES, RoomChange
+from shared.messages import ROOM_CHANGES, RoomChange, parse_stamp
 from shared.ports import Clock, MessageQueue, TableStore
 from shared.services.sync_lease import TABLE as ROOM_SYNC
 
@@ -27,19 +28,28 @@ def syncing_tenants(tables: TableStore) -> set[str]:
     return {row["RowKey"] for row in rows if row.get("status") in SYNCING_TENANT_STATUSES}
 
 
-def enqueue_catch_up(tables: TableStore, queues: MessageQueue, clock: Clock) -> Counter:
-    """Enqueue a catch-up hint per active room; returns counts by outcome for the log."""
+def enqueue_catch_up(tables: TableStore, queues: MessageQueue, clock: Clock, *, min_age_minutes: int = 0) -> Counter:
+    """Enqueue a catch-up hint per active room; returns counts by outcome for the log.
+
+    With ``min_age_minutes``, rooms whose last completed round started more recently are
+    skipped (fewer Graph calls; a dropped notification is then repaired within the timer
+    period plus that age)."""
     tenants, counts, now = syncing_tenants(tables), Counter(), clock.now()
-    for row in tables.query(ROOM_SYNC, select=["PartitionKey", "RowKey", "room", "active"]):
+    fresh_since = now - timedelta(minutes=min_age_minutes)
+    for row in tables.query(ROOM_SYNC, select=["PartitionKey", "RowKey", "room", "active", "synced_through"]):
         if row["PartitionKey"] not in tenants:
             counts["skipped_tenant_not_active"] += 1
             continue
         if row.get("active") is False:
             counts["skipped_room_inactive"] += 1
             continue
+        synced = parse_stamp(row.get("synced_through"))
+        if min_age_minutes and synced is not None and synced > fresh_since:
+            counts["skipped_recently_synced"] += 1
+            continue
         hint = RoomChange(tenant=row["PartitionKey"], room=row.get("room") or row["RowKey"], reason="catchup", at=now)
         queues.send(ROOM_CHANGES, hint.to_payload())
         counts["enqueued"] += 1
     log_event(log, "catch-up enqueued", count=counts["enqueued"],
-              skipped=counts["skipped_tenant_not_active"] + counts["skipped_room_inactive"])
+              skipped=sum(n for k, n in counts.items() if k.startswith("skipped")))
     return counts

@@ -89,3 +89,13 @@ class TestCatchUp:
         counts = enqueue_catch_up(tables, queue, clock)
         assert [(m["room"], m["reason"]) for m in queue.messages(ROOM_CHANGES)] == [("a@contoso.com", "catchup")]
         assert counts == {"enqueued": 1, "skipped_room_inactive": 1, "skipped_tenant_not_active": 1}
+
+
+def test_catch_up_can_skip_rooms_synced_recently():
+    tables, queue, clock = InMemoryTables(), FakeQueue(), FixedClock()
+    tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT, "status": "active"})
+    for room, minutes_ago in (("fresh@contoso.com", 5), ("stale@contoso.com", 90)):
+        tables.upsert(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": room, "room": room,
+                                  "synced_through": (clock.now() - timedelta(minutes=minutes_ago)).isoformat()})
+    enqueue_catch_up(tables, queue, clock, min_age_minutes=60)
+    assert [m["room"] for m in queue.messages(ROOM_CHANGES)] == ["stale@contoso.com"]
