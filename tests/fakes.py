@@ -115,3 +115,25 @@ class FixedClock:
 
     def advance(self, **delta):
         self.at += timedelta(**delta)
+
+
+class FakeTokenSource:
+    """TokenSource fake: tenants in ``consented`` get a token with ``roles_by_tenant[tid]`` roles;
+    any other tenant raises AccessDenied the way Entra refuses an unconsented tenant."""
+
+    def __init__(self, consented=(), roles_by_tenant=None) -> None:
+        self.consented = set(consented)
+        self.roles_by_tenant = dict(roles_by_tenant or {})
+        self.asked: list[str] = []
+
+    def token(self, tenant_id):
+        from shared.errors import AccessDenied
+
+        self.asked.append(tenant_id)
+        if tenant_id not in self.consented:
+            raise AccessDenied(f"tenant {tenant_id} has not consented to RoomCal")
+        return f"token-for-{tenant_id}"
+
+    def roles(self, tenant_id):
+        self.token(tenant_id)
+        return list(self.roles_by_tenant.get(tenant_id, ["Place.Read.All"]))
