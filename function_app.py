@@ -2,9 +2,9 @@
 
 import azure.functions as func
 
-from functions import health, selftest
+from functions import health, onboarding, selftest
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (health.bp, selftest.bp):
+for blueprint in (health.bp, selftest.bp, onboarding.bp):
     app.register_functions(blueprint)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
-from shared.ports import Clock, MessageQueue, TableStore
+from shared.ports import Clock, MessageQueue, TableStore, TokenSource
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Services:
     tables: TableStore
     queues: MessageQueue
     clock: Clock
+    tokens: TokenSource | None = None
 
 
 def build_services(
@@ -30,6 +31,7 @@ def build_services(
     tables: TableStore | None = None,
     queues: MessageQueue | None = None,
     clock: Clock | None = None,
+    tokens: TokenSource | None = None,
 ) -> Services:
     connection = settings.storage_connection.get_secret_value()
     if (tables is None or queues is None) and not connection:
@@ -46,7 +48,8 @@ def build_services(
         from shared.adapters.queues import AzureMessageQueue
 
         queues = AzureMessageQueue(connection)
-    return Services(settings=settings, tables=tables, queues=queues, clock=clock or SystemClock())
+    return Services(settings=settings, tables=tables, queues=queues, clock=clock or SystemClock(),
+                    tokens=tokens)
 
 
 @functools.cache

@@ -49,3 +49,12 @@ class MessageQueue(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
+
+
+class TokenSource(Protocol):
+    def token(self, tenant_id: str) -> str:
+        """An app-only Graph token for the tenant; raise AccessDenied (ConsentMissing) when the
+        tenant has not consented, or consent was revoked."""
+
+    def roles(self, tenant_id: str) -> list[str]:
+        """The application roles (the token's ``roles`` claim) RoomCal holds in that tenant."""

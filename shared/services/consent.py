@@ -15,12 +15,12 @@ import re
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from typing import Protocol
 from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import Conflict, InvalidInput, NotFound, RoomCalError
+from shared.ports import TokenSource
 from shared.services import audit, tenants
 from shared.services.consent_messages import START_AGAIN, outcome_for_error
 from shared.services.consent_outcome import ConsentOutcome
@@ -34,14 +34,6 @@ _STATE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 TENANT_WIDE_CALENDAR_ROLES = {"Calendars.Read", "Calendars.ReadWrite", "Calendars.ReadBasic.All",
                               "Calendars.ReadBasic", "Calendars.Read.All", "Calendars.ReadWrite.All"}
-
-
-class TokenSource(Protocol):
-    def token(self, tenant_id: str) -> str:
-        """An app-only Graph token for the tenant; raise AccessDenied (ConsentMissing) if not consented."""
-
-    def roles(self, tenant_id: str) -> list[str]:
-        """The application roles (``roles`` claim) in that token."""
 
 
 class CallbackParams(BaseModel):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from shared.errors import NotFound
+import json
+import uuid
+
+from shared.errors import InvalidInput, NotFound
 
 TABLE = "Tenants"
 _PARTITION = "tenant"
@@ -29,3 +32,19 @@ def mark_consented(tables, clock, tenant_id: str) -> dict:
     row.update({"consented_at": now, "updated_at": now, "reason": ""})
     tables.upsert(TABLE, row)
     return row
+
+
+def noshow_release_enabled(row: dict) -> bool:
+    settings = row.get("settings")
+    if isinstance(settings, str) and settings:
+        settings = json.loads(settings)
+    return bool((settings or {}).get("noshow_release", False))
+
+
+def check_tenant_id(value: str) -> str:
+    """Route values: a tenant id is a GUID, compared lower-case."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (ValueError, AttributeError):
+        raise InvalidInput(f"tenant id {str(value)[:64]!r} is not a GUID",
+                           fix="use the tenant id RoomCal showed after consent") from None

@@ -18,6 +18,9 @@ EXPECTED_HTTP = {
     "health": ("health", ["GET"], "anonymous"),
     "selftest_start": ("selftest", ["POST"], "function"),
     "selftest_result": ("selftest/{probe_id}", ["GET"], "function"),
+    "start_onboarding": ("tenants", ["POST"], "function"),
+    "consent_callback": ("consent/callback", ["GET"], "anonymous"),
+    "rbac_script": ("tenants/{tenant_id}/rbac-script", ["GET"], "function"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest"}
 
