@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:7071"
     hash_key: SecretStr = SecretStr("")
     http_timeout_seconds: float = Field(default=30.0, gt=0, le=230)
+    http_pool_size: int = Field(default=32, ge=1, le=512)
+    client_certificate_path: str = ""
+    graph_max_wait_seconds: float = Field(default=60.0, ge=0, le=600)
+    graph_max_retries: int = Field(default=4, ge=0, le=10)
+    graph_page_size: int = Field(default=100, ge=1, le=1000)
+    graph_mailbox_concurrency: int = Field(default=4, ge=1, le=4)
 
     @field_validator("graph_base_url", "login_base_url", "public_base_url")
     @classmethod
@@ -63,7 +69,7 @@ class Settings(BaseSettings):
         missing = []
         if not self.client_id:
             missing.append("ROOMCAL_CLIENT_ID")
-        if not self.client_secret.get_secret_value():
+        if not self.client_secret.get_secret_value() and not self.client_certificate_path:
             missing.append("ROOMCAL_CLIENT_SECRET")
         return missing
 

@@ -4,8 +4,12 @@
     ├── ConfigurationError      a setting is missing or wrong: fix the setting, then restart
     ├── InvalidInput            the caller sent something wrong: fix the request (HTTP 400/422)
     ├── NotFound                no such tenant / room / resource (HTTP 404)
+    │   └── MailboxNotFound     the room's address has no Exchange Online mailbox Graph can read
     ├── Conflict                the request clashes with current state (HTTP 409)
     ├── AccessDenied            the caller, or RoomCal at Microsoft, lacks a permission (HTTP 403)
+    │   ├── ConsentMissing      the tenant has not (or no longer) consented to RoomCal: ask an admin
+    │   └── MailboxAccessDenied the room is outside RoomCal's Exchange RBAC scope: add it to the group
+    ├── DeltaTokenExpired       Graph forgot the room's sync state: drop the delta link, resync fully
     └── Transient               safe to retry later
         ├── Throttled           retry after ``retry_after`` seconds
         └── Unavailable         a dependency (Graph, storage) is down or answered 5xx
@@ -48,12 +52,28 @@ class NotFound(RoomCalError):
     code = "not_found"
 
 
+class MailboxNotFound(NotFound):
+    code = "mailbox_not_found"
+
+
 class Conflict(RoomCalError):
     code = "conflict"
 
 
 class AccessDenied(RoomCalError):
     code = "access_denied"
+
+
+class ConsentMissing(AccessDenied):
+    code = "consent_missing"
+
+
+class MailboxAccessDenied(AccessDenied):
+    code = "mailbox_access_denied"
+
+
+class DeltaTokenExpired(RoomCalError):
+    code = "delta_token_expired"
 
 
 class Transient(RoomCalError):
