@@ -8,21 +8,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
 
 from shared.errors import InvalidInput
+from shared.keys import inverted_time_key
 
 TABLE = "Audit"
 _FORBIDDEN_DETAIL_KEYS = {"subject", "body", "bodypreview", "attachments", "onlinemeeting", "joinurl",
                           "onlinemeetingurl", "secret", "client_secret", "token", "access_token", "password"}
 _MAX_DETAIL_CHARS = 4000
-_TICKS_MAX = 10**19 - 1
-_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
-
-
-def _inverted_time_key(at: datetime, suffix: str) -> str:
-    micros = (at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
-    return f"{_TICKS_MAX - micros:019d}-{suffix}"
 
 
 def record(tables, clock, *, tenant_id: str, action: str, actor: str, detail: dict | None = None) -> dict:
@@ -35,7 +28,7 @@ def record(tables, clock, *, tenant_id: str, action: str, actor: str, detail: di
     if len(text) > _MAX_DETAIL_CHARS:
         raise InvalidInput("audit detail is too long")
     at = clock.now()
-    entry = {"PartitionKey": tenant_id, "RowKey": _inverted_time_key(at, secrets.token_hex(4)),
+    entry = {"PartitionKey": tenant_id, "RowKey": inverted_time_key(at, secrets.token_hex(4)),
              "at": at.isoformat(), "action": action, "actor": actor or "unknown", "detail": text}
     tables.upsert(TABLE, entry)
     return _public(entry)

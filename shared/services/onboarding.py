@@ -41,8 +41,7 @@ def finish_consent(services, params: CallbackParams) -> ConsentOutcome:
 
 def rbac_script_for(services, tenant_id: str, request: rbac_script.RbacScriptRequest) -> tuple[str, str]:
     """(file name, script text) for a consented tenant."""
-    tenant_id = tenants.check_tenant_id(tenant_id)
-    row = tenants.get(services.tables, tenant_id)
-    text = rbac_script.build_rbac_script(request, app_id=services.settings.client_id, tenant_id=tenant_id,
-                                         release_enabled=tenants.noshow_release_enabled(row))
-    return f"Grant-RoomCalAccess-{tenant_id}.ps1", text
+    tenant = tenants.load_connected(services.tables, tenant_id)
+    text = rbac_script.build_rbac_script(request, app_id=services.settings.client_id, tenant_id=tenant.id,
+                                         release_enabled=tenants.noshow_release_enabled(tenant))
+    return f"Grant-RoomCalAccess-{tenant.id}.ps1", text

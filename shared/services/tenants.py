@@ -1,50 +1,95 @@
-"""The Tenants table: one row per Microsoft tenant (PartitionKey ``tenant``, RowKey tenant id)."""
+"""The Tenants table: one row per Microsoft tenant (PartitionKey ``tenant``, RowKey tenant id).
+
+Every call names the tenant it acts for; nothing here lists or touches another tenant's data.
+"""
 
 from __future__ import annotations
 
-import json
-import uuid
+from pydantic import ValidationError
 
+from shared import keys
 from shared.errors import InvalidInput, NotFound
+from shared.models import Tenant, TenantSettingsUpdate, TenantStatus
+from shared.services import audit
 
 TABLE = "Tenants"
-_PARTITION = "tenant"
+PARTITION = "tenant"
 
 
-def get(tables, tenant_id: str) -> dict:
+def check_tenant_id(value: str) -> str:
+    """Route values: a tenant id is a GUID, compared lower-case."""
+    return keys.normalise_tenant_id(value)
+
+
+def load(tables, tenant_id: str) -> Tenant:
+    tenant_id = check_tenant_id(tenant_id)
     try:
-        return tables.get(TABLE, _PARTITION, tenant_id)
+        return Tenant.from_entity(tables.get(TABLE, PARTITION, tenant_id))
     except NotFound:
         raise NotFound(f"tenant {tenant_id} is not connected to RoomCal",
                        fix="start onboarding with POST /api/tenants and complete the admin consent") from None
 
 
-def mark_consented(tables, clock, tenant_id: str) -> dict:
+def load_connected(tables, tenant_id: str) -> Tenant:
+    """A tenant that has consented and is not offboarded (what every room operation needs)."""
+    tenant = load(tables, tenant_id)
+    if tenant.status in (TenantStatus.pending_consent, TenantStatus.offboarded):
+        raise NotFound(f"tenant {tenant.id} is {tenant.status}",
+                       fix="complete the admin consent first (POST /api/tenants)")
+    return tenant
+
+
+def save(tables, tenant: Tenant) -> None:
+    tables.upsert(TABLE, tenant.to_entity())
+
+
+def all_tenants(tables) -> list[Tenant]:
+    """For timers only (they act for each tenant in turn)."""
+    return [Tenant.from_entity(row) for row in tables.query(TABLE, PARTITION)]
+
+
+def mark_consented(tables, clock, tenant_id: str) -> Tenant:
     """Record consent; idempotent, and never moves an active tenant back."""
-    now = clock.now().isoformat()
+    now = clock.now()
     try:
-        row = tables.get(TABLE, _PARTITION, tenant_id)
+        tenant = load(tables, tenant_id)
     except NotFound:
-        row = {"PartitionKey": _PARTITION, "RowKey": tenant_id, "created_at": now}
-    row.pop("_etag", None)
-    if row.get("status") != "active":
-        row["status"] = "consented"
-    row.update({"consented_at": now, "updated_at": now, "reason": ""})
-    tables.upsert(TABLE, row)
-    return row
+        tenant = Tenant(id=tenant_id, created_at=now, updated_at=now)
+    status = TenantStatus.active if tenant.status == TenantStatus.active else TenantStatus.consented
+    tenant = tenant.model_copy(update={"status": status, "consented_at": now, "updated_at": now,
+                                       "offboarded_at": None, "reason": ""})
+    save(tables, tenant)
+    return tenant
 
 
-def noshow_release_enabled(row: dict) -> bool:
-    settings = row.get("settings")
-    if isinstance(settings, str) and settings:
-        settings = json.loads(settings)
-    return bool((settings or {}).get("noshow_release", False))
+def flag(tables, clock, tenant_id: str, reason: str) -> None:
+    """Put a reason a person must act on, on the tenant (e.g. consent revoked)."""
+    tenant = load(tables, tenant_id)
+    if tenant.reason != reason:
+        save(tables, tenant.model_copy(update={"reason": reason, "updated_at": clock.now()}))
 
 
-def check_tenant_id(value: str) -> str:
-    """Route values: a tenant id is a GUID, compared lower-case."""
+def noshow_release_enabled(tenant: Tenant) -> bool:
+    return bool(tenant.settings.noshow_release)
+
+
+def get_settings(tables, tenant_id: str) -> dict:
+    return load_connected(tables, tenant_id).settings.model_dump(mode="json")
+
+
+def update_settings(tables, clock, tenant_id: str, update: TenantSettingsUpdate, *, actor: str) -> dict:
+    tenant = load_connected(tables, tenant_id)
     try:
-        return str(uuid.UUID(value.strip()))
-    except (ValueError, AttributeError):
-        raise InvalidInput(f"tenant id {str(value)[:64]!r} is not a GUID",
-                           fix="use the tenant id RoomCal showed after consent") from None
+        new = update.apply(tenant.settings)
+    except ValidationError as exc:
+        detail = {".".join(map(str, e["loc"])) or "settings": e["msg"] for e in exc.errors()}
+        raise InvalidInput("settings are invalid", fix="correct the fields listed in detail", detail=detail) from None
+    save(tables, tenant.model_copy(update={"settings": new, "updated_at": clock.now()}))
+    changed = sorted(k for k, v in new.model_dump().items() if tenant.settings.model_dump()[k] != v)
+    audit.record(tables, clock, tenant_id=tenant.id, action="settings.changed", actor=actor,
+                 detail={"changed": changed})
+    body = {"settings": new.model_dump(mode="json"), "changed": changed}
+    if "noshow_release" in changed and new.noshow_release:
+        body["next_step"] = ("no-show release needs the 'Application Calendars.ReadWrite' role: run "
+                             "'Continue setup' (POST /api/tenants/{id}/verify) to check write access")
+    return body

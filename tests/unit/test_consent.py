@@ -59,7 +59,7 @@ class TestCallback:
         state = state_of(service.start(tenant_hint=TID, created_by="ops")["consent_url"])
         outcome = service.handle_callback(CallbackParams(state=state, tenant=TID, admin_consent="True"))
         assert outcome.ok and outcome.tenant_id == TID and tokens.asked[0] == TID
-        assert tenants.get(tables, TID)["status"] == "consented"
+        assert tenants.load(tables, TID).status == "consented"
         assert audit.list_entries(tables, tenant_id=TID)[0]["action"] == "consent.granted"
 
     def test_forged_tenant_without_a_token_records_nothing(self, world):
@@ -111,7 +111,7 @@ class TestCallback:
         tables.merge("Tenants", {"PartitionKey": "tenant", "RowKey": TID, "status": "active"})
         state = state_of(service.start(tenant_hint=None, created_by="ops")["consent_url"])
         assert service.handle_callback(CallbackParams(state=state, tenant=TID)).ok
-        assert tenants.get(tables, TID)["status"] == "active"
+        assert tenants.load(tables, TID).status == "active"
 
     def test_tenant_mismatch_with_the_requested_tenant_is_refused(self, world):
         service, tables, _, tokens = world
