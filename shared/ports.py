@@ -52,9 +52,66 @@ class Clock(Protocol):
 
 
 class TokenSource(Protocol):
-    def token(self, tenant_id: str) -> str:
-        """An app-only Graph token for the tenant; raise AccessDenied (ConsentMissing) when the
-        tenant has not consented, or consent was revoked."""
+    """App-only Graph tokens per tenant (shared.adapters.entra.TokenProvider)."""
 
-    def roles(self, tenant_id: str) -> list[str]:
-        """The application roles (the token's ``roles`` claim) RoomCal holds in that tenant."""
+    def __call__(self, tenant_id: str) -> str:
+        """Same as ``token``: lets a TokenSource be passed where ``(tenant_id) -> str`` is wanted."""
+
+    def token(self, tenant_id: str) -> str:
+        """A valid access token; raise ConsentMissing, ConfigurationError, NotFound or Unavailable."""
+
+    def roles(self, tenant_id: str) -> set[str]:
+        """Application permissions granted in the tenant (the token's ``roles`` claim)."""
+
+
+class DeltaPageLike(Protocol):
+    """One page of a delta round (shared.adapters.graph.DeltaPage): store ``items``, then, on the
+    last page, persist ``delta_link``."""
+
+    @property
+    def items(self) -> list[dict]: ...
+
+    @property
+    def next_link(self) -> str | None: ...
+
+    @property
+    def delta_link(self) -> str | None: ...
+
+
+class GraphPort(Protocol):
+    """What services need from Microsoft Graph (shared.adapters.graph.GraphClient; tests: FakeGraph).
+
+    Calendar methods return raw Graph dicts: services pass them through
+    shared.services.privacy.normalise_event before storing, queuing or logging anything.
+    Errors: MailboxAccessDenied, MailboxNotFound, NotFound, DeltaTokenExpired, Throttled,
+    Unavailable, AccessDenied (see shared/errors.py).
+    """
+
+    def list_rooms(self, tenant: str) -> Iterator[dict]: ...
+
+    def get_user(self, tenant: str, email: str) -> dict: ...
+
+    def calendar_view_delta(self, tenant: str, mailbox: str, *, start: datetime | None = None,
+                            end: datetime | None = None, delta_link: str | None = None,
+                            page_size: int | None = None) -> Iterator[DeltaPageLike]: ...
+
+    def get_event(self, tenant: str, mailbox: str, event_id: str) -> dict: ...
+
+    def list_calendar_view(self, tenant: str, mailbox: str, start: datetime, end: datetime) -> Iterator[dict]: ...
+
+    def decline_event(self, tenant: str, mailbox: str, event_id: str, comment: str, *,
+                      send_response: bool = True) -> None: ...
+
+    def batch(self, tenant: str, requests_: list[dict]) -> list[dict]: ...
+
+    def create_subscription(self, tenant: str, mailbox: str, *, notification_url: str, expiration: datetime,
+                            client_state: str, lifecycle_url: str | None = None,
+                            change_type: str = "created,updated,deleted", resource: str | None = None) -> dict: ...
+
+    def renew_subscription(self, tenant: str, subscription_id: str, expiration: datetime) -> dict: ...
+
+    def get_subscription(self, tenant: str, subscription_id: str) -> dict: ...
+
+    def delete_subscription(self, tenant: str, subscription_id: str) -> None: ...
+
+    def reauthorize_subscription(self, tenant: str, subscription_id: str) -> None: ...

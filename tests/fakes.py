@@ -5,9 +5,13 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
-from shared.errors import Conflict, NotFound
+from shared.adapters.graph import DeltaPage
+from shared.adapters.graph_errors import map_graph_error
+from shared.errors import Conflict, InvalidInput, NotFound, RoomCalError
+from shared.timezones import to_utc
 
 
 class InMemoryTables:
@@ -117,23 +121,290 @@ class FixedClock:
         self.at += timedelta(**delta)
 
 
+# ---------------------------------------------------------------- Microsoft Graph
+
+
+def make_graph_event(*, start: datetime, end: datetime, event_id: str | None = None, room: str | None = None,
+                     organizer: str = "organizer@contoso.com", attendees: tuple[str, ...] = (),
+                     subject: str = "Private subject", created: datetime | None = None, **fields) -> dict:
+    """A Graph event dict shaped like Microsoft's docs (GRAPH_NOTES §C), times in UTC."""
+    def when(dt):
+        return {"dateTime": dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
+
+    created = created or start - timedelta(days=1)
+    people = [{"type": "required", "status": {"response": "accepted", "time": "2026-01-01T00:00:00Z"},
+               "emailAddress": {"name": a.split("@")[0], "address": a}} for a in attendees]
+    if room:
+        people.append({"type": "resource", "status": {"response": "accepted", "time": "2026-01-01T00:00:00Z"},
+                       "emailAddress": {"name": room.split("@")[0], "address": room}})
+    event = {
+        "@odata.type": "#microsoft.graph.event", "id": event_id or f"AAMk{uuid.uuid4().hex}=",
+        "type": "singleInstance", "seriesMasterId": None, "subject": subject, "bodyPreview": subject,
+        "body": {"contentType": "html", "content": f"<p>{subject}</p>"},
+        "start": when(start), "end": when(end), "originalStartTimeZone": "UTC", "originalEndTimeZone": "UTC",
+        "isAllDay": False, "isCancelled": False, "showAs": "busy", "sensitivity": "normal",
+        "createdDateTime": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "lastModifiedDateTime": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "organizer": {"emailAddress": {"name": organizer.split("@")[0], "address": organizer}},
+        "attendees": people,
+        "location": {"displayName": room or "", "locationEmailAddress": room, "locationType": "conferenceRoom"},
+        "locations": [{"displayName": room or "", "locationEmailAddress": room, "locationType": "conferenceRoom"}],
+        "recurrence": None, "responseStatus": {"response": "accepted", "time": "2026-01-01T00:00:00Z"},
+        "isOnlineMeeting": False, "onlineMeeting": None, "onlineMeetingUrl": None,
+    }
+    event.update(fields)
+    return event
+
+
+class FakeGraph:
+    """GraphPort fake: rooms, mailboxes, events with a change log, delta tokens, subscriptions.
+
+    Drive it like people and Microsoft would: ``add_room``, ``add_event`` / ``update_event`` /
+    ``delete_event``; ``deny`` (outside the RBAC scope → MailboxAccessDenied), ``remove_mailbox``
+    (→ MailboxNotFound), ``throttle`` (next calls → Throttled), ``fail`` (→ Unavailable),
+    ``expire_delta`` (stored delta links → DeltaTokenExpired), ``remove_subscription``. Errors are
+    built by the real mapping (shared.adapters.graph_errors) so messages match production.
+    Calendar views do not expand series: add occurrences as events of type "occurrence".
+    Inspect ``calls``, ``declined``, ``subscriptions``.
+    """
+
+    BASE = "https://graph.fake/v1.0"
+
+    def __init__(self, *, page_size: int = 10) -> None:
+        self.page_size = page_size
+        self.places: dict[str, list[dict]] = {}
+        self.mailboxes: dict[tuple[str, str], dict[str, dict]] = {}
+        self.changes: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        self.delta_tokens: dict[str, dict] = {}
+        self.subscriptions: dict[str, dict] = {}
+        self.denied: set[tuple[str, str]] = set()
+        self.places_denied: set[str] = set()
+        self.throttled: dict[tuple[str, str], list[float]] = {}
+        self.failing: dict[tuple[str, str], int] = {}
+        self.declined: list[tuple[str, str, str, str]] = []
+        self.reauthorized: list[str] = []
+        self.calls: list[tuple[str, str, str | None]] = []
+        self._seq = itertools.count(1)
+
+    # -- driving the world
+
+    def add_room(self, tenant: str, email: str, *, display_name: str | None = None, capacity: int | None = None,
+                 building: str | None = None, floor: int | None = None) -> dict:
+        place = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, email)), "emailAddress": email,
+                 "displayName": display_name or email.split("@")[0], "capacity": capacity, "building": building,
+                 "floorNumber": floor, "floorLabel": None, "bookingType": "standard", "tags": []}
+        self.places.setdefault(tenant, []).append(place)
+        self.mailboxes.setdefault((tenant, email.lower()), {})
+        return place
+
+    def add_event(self, tenant: str, mailbox: str, event: dict | None = None, **kwargs) -> str:
+        event = copy.deepcopy(event) if event is not None else make_graph_event(room=mailbox, **kwargs)
+        self._box(tenant, mailbox)[event["id"]] = event
+        self._changed(tenant, mailbox, event["id"])
+        return event["id"]
+
+    def update_event(self, tenant: str, mailbox: str, event_id: str, **fields) -> None:
+        self._box(tenant, mailbox)[event_id].update(copy.deepcopy(fields))
+        self._changed(tenant, mailbox, event_id)
+
+    def delete_event(self, tenant: str, mailbox: str, event_id: str) -> None:
+        self._box(tenant, mailbox).pop(event_id, None)
+        self._changed(tenant, mailbox, event_id)
+
+    def deny(self, tenant: str, mailbox: str) -> None:
+        self.denied.add((tenant, mailbox.lower()))
+
+    def remove_mailbox(self, tenant: str, mailbox: str) -> None:
+        self.mailboxes.pop((tenant, mailbox.lower()), None)
+
+    def throttle(self, tenant: str, mailbox: str, *, times: int = 1, retry_after: float = 30.0) -> None:
+        self.throttled.setdefault((tenant, mailbox.lower()), []).extend([retry_after] * times)
+
+    def fail(self, tenant: str, mailbox: str, *, times: int = 1) -> None:
+        self.failing[(tenant, mailbox.lower())] = times
+
+    def expire_delta(self, tenant: str, mailbox: str) -> None:
+        for state in self.delta_tokens.values():
+            if (state["tenant"], state["mailbox"]) == (tenant, mailbox.lower()):
+                state["expired"] = True
+
+    def remove_subscription(self, subscription_id: str) -> None:
+        self.subscriptions.pop(subscription_id, None)
+
+    # -- GraphPort
+
+    def list_rooms(self, tenant):
+        self.calls.append(("list_rooms", tenant, None))
+        if tenant in self.places_denied:
+            raise map_graph_error(403, _odata("ErrorAccessDenied", "Access is denied."))
+        yield from copy.deepcopy(self.places.get(tenant, []))
+
+    def get_user(self, tenant, email):
+        self._enter("get_user", tenant, email)
+        return {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, email.lower())), "mail": email, "userPrincipalName": email}
+
+    def calendar_view_delta(self, tenant, mailbox, *, start=None, end=None, delta_link=None, page_size=None):
+        self._enter("calendar_view_delta", tenant, mailbox)
+        box = self._box(tenant, mailbox)
+        if delta_link:
+            state = self.delta_tokens.get(delta_link.rsplit("=", 1)[-1])
+            if state is None or state["expired"]:
+                raise map_graph_error(410, _odata("resyncRequired", "Resync required."), mailbox=mailbox)
+            since, start, end = state["seq"], state["start"], state["end"]
+            changed = dict.fromkeys(i for seq, i in self.changes.get((tenant, mailbox.lower()), []) if seq > since)
+            items = [copy.deepcopy(box[i]) if i in box and self._overlaps(box[i], start, end)
+                     else {"@odata.type": "#microsoft.graph.event", "id": i, "@removed": {"reason": "deleted"}}
+                     for i in changed]
+        else:
+            if start is None or end is None:
+                raise InvalidInput("calendar_view_delta needs start and end, or a delta_link")
+            items = [copy.deepcopy(e) for e in box.values() if self._overlaps(e, start, end)]
+        token = uuid.uuid4().hex
+        self.delta_tokens[token] = {"tenant": tenant, "mailbox": mailbox.lower(), "start": start, "end": end,
+                                    "seq": self._current_seq(), "expired": False}
+        size = page_size or self.page_size
+        chunks = [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+        url = f"{self.BASE}/users/{mailbox}/calendarView/delta"
+        for number, chunk in enumerate(chunks, 1):
+            last = number == len(chunks)
+            yield DeltaPage(items=chunk, next_link=None if last else f"{url}?$skiptoken={token}-{number}",
+                            delta_link=f"{url}?$deltatoken={token}" if last else None)
+
+    def get_event(self, tenant, mailbox, event_id):
+        self._enter("get_event", tenant, mailbox)
+        event = self._box(tenant, mailbox).get(event_id)
+        if event is None:
+            raise map_graph_error(404, _odata("ErrorItemNotFound", "The specified object was not found in the store."),
+                                  mailbox=mailbox)
+        return copy.deepcopy(event)
+
+    def list_calendar_view(self, tenant, mailbox, start, end):
+        self._enter("list_calendar_view", tenant, mailbox)
+        events = [copy.deepcopy(e) for e in self._box(tenant, mailbox).values() if self._overlaps(e, start, end)]
+        yield from sorted(events, key=lambda e: e["start"]["dateTime"])
+
+    def decline_event(self, tenant, mailbox, event_id, comment, *, send_response=True):
+        event = self.get_event(tenant, mailbox, event_id)
+        event["responseStatus"] = {"response": "declined", "time": "2026-01-01T00:00:00Z"}
+        for attendee in event.get("attendees", []):
+            if attendee["emailAddress"]["address"].lower() == mailbox.lower():
+                attendee["status"]["response"] = "declined"
+        self._box(tenant, mailbox)[event_id] = event
+        self._changed(tenant, mailbox, event_id)
+        self.declined.append((tenant, mailbox.lower(), event_id, comment))
+
+    def batch(self, tenant, requests_):
+        answers = []
+        for index, request in enumerate(requests_):
+            parts = request["url"].strip("/").split("/")
+            answer = {"id": str(request.get("id", index)), "status": 404, "headers": {}, "body": {}}
+            if request["method"] == "GET" and len(parts) == 4 and parts[0] == "users" and parts[2] == "events":
+                try:
+                    answer.update(status=200, body=self.get_event(tenant, parts[1], parts[3]))
+                except RoomCalError as exc:
+                    answer.update(status=exc.detail.get("http_status", 500), body=_odata(exc.code, exc.message))
+            answers.append(answer)
+        return answers
+
+    def create_subscription(self, tenant, mailbox, *, notification_url, expiration, client_state,
+                            lifecycle_url=None, change_type="created,updated,deleted", resource=None):
+        self._enter("create_subscription", tenant, mailbox)
+        resource = resource or f"/users/{mailbox}/events"
+        if any(s["resource"] == resource and s["tenant"] == tenant for s in self.subscriptions.values()):
+            raise map_graph_error(409, _odata("ExtensionError", "Subscription already exists"), mailbox=mailbox)
+        sub = {"id": str(uuid.uuid4()), "tenant": tenant, "resource": resource, "changeType": change_type,
+               "notificationUrl": notification_url, "lifecycleNotificationUrl": lifecycle_url,
+               "clientState": client_state, "expirationDateTime": expiration.astimezone(UTC).isoformat()}
+        self.subscriptions[sub["id"]] = sub
+        return {k: v for k, v in sub.items() if k != "tenant"}
+
+    def renew_subscription(self, tenant, subscription_id, expiration):
+        sub = self._subscription(tenant, subscription_id)
+        sub["expirationDateTime"] = expiration.astimezone(UTC).isoformat()
+        return {k: v for k, v in sub.items() if k != "tenant"}
+
+    def get_subscription(self, tenant, subscription_id):
+        return {k: v for k, v in self._subscription(tenant, subscription_id).items() if k != "tenant"}
+
+    def delete_subscription(self, tenant, subscription_id):
+        self.calls.append(("delete_subscription", tenant, None))
+        self.subscriptions.pop(subscription_id, None)
+
+    def reauthorize_subscription(self, tenant, subscription_id):
+        self._subscription(tenant, subscription_id)
+        self.reauthorized.append(subscription_id)
+
+    # -- internals
+
+    def _subscription(self, tenant, subscription_id):
+        self.calls.append(("subscription", tenant, None))
+        sub = self.subscriptions.get(subscription_id)
+        if sub is None or sub["tenant"] != tenant:
+            raise map_graph_error(404, _odata("ResourceNotFound", "Subscription not found"))
+        return sub
+
+    def _enter(self, operation, tenant, mailbox):
+        key = (tenant, mailbox.lower())
+        self.calls.append((operation, tenant, mailbox.lower()))
+        if self.throttled.get(key):
+            retry_after = self.throttled[key].pop(0)
+            raise map_graph_error(429, _odata("TooManyRequests", "Please retry again later."),
+                                  {"Retry-After": str(retry_after)}, mailbox=mailbox)
+        if self.failing.get(key):
+            self.failing[key] -= 1
+            raise map_graph_error(503, _odata("ServiceUnavailable", "Service unavailable"), mailbox=mailbox)
+        if key in self.denied:
+            raise map_graph_error(403, _odata("ErrorAccessDenied", "Access is denied."), mailbox=mailbox)
+        if key not in self.mailboxes:
+            raise map_graph_error(404, _odata("ErrorInvalidUser", f"The requested user '{mailbox}' is invalid."),
+                                  mailbox=mailbox)
+
+    def _box(self, tenant, mailbox) -> dict[str, dict]:
+        return self.mailboxes.setdefault((tenant, mailbox.lower()), {})
+
+    def _changed(self, tenant, mailbox, event_id):
+        self.changes.setdefault((tenant, mailbox.lower()), []).append((next(self._seq), event_id))
+
+    def _current_seq(self) -> int:
+        return max((seq for log in self.changes.values() for seq, _ in log), default=0)
+
+    @staticmethod
+    def _overlaps(event, start, end) -> bool:
+        begins = to_utc(event["start"]["dateTime"], event["start"]["timeZone"])
+        ends = to_utc(event["end"]["dateTime"], event["end"]["timeZone"])
+        return begins < end and ends > start
+
+
+def _odata(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message,
+                      "innerError": {"request-id": str(uuid.uuid4()), "date": "2026-11-24T09:00:00"}}}
+
+
 class FakeTokenSource:
     """TokenSource fake: tenants in ``consented`` get a token with ``roles_by_tenant[tid]`` roles;
-    any other tenant raises AccessDenied the way Entra refuses an unconsented tenant."""
+    any other tenant raises ConsentMissing the way Entra refuses an unconsented (or revoked) tenant.
+    ``revoke(tid)`` takes consent away."""
 
     def __init__(self, consented=(), roles_by_tenant=None) -> None:
         self.consented = set(consented)
         self.roles_by_tenant = dict(roles_by_tenant or {})
         self.asked: list[str] = []
 
+    def __call__(self, tenant_id):
+        return self.token(tenant_id)
+
     def token(self, tenant_id):
-        from shared.errors import AccessDenied
+        from shared.errors import ConsentMissing
 
         self.asked.append(tenant_id)
         if tenant_id not in self.consented:
-            raise AccessDenied(f"tenant {tenant_id} has not consented to RoomCal")
+            raise ConsentMissing(f"tenant {tenant_id} has not granted RoomCal admin consent, or revoked it",
+                                 fix="ask a Microsoft admin of the tenant to grant consent again")
         return f"token-for-{tenant_id}"
 
     def roles(self, tenant_id):
         self.token(tenant_id)
-        return list(self.roles_by_tenant.get(tenant_id, ["Place.Read.All"]))
+        return set(self.roles_by_tenant.get(tenant_id, {"Place.Read.All"}))
+
+    def revoke(self, tenant_id):
+        self.consented.discard(tenant_id)

@@ -1,0 +1,187 @@
+"""App-only access tokens from Microsoft Entra ID, one MSAL client per tenant.
+
+``TokenProvider(tenant_id)`` returns a Graph access token for that tenant (client-credentials
+flow, scope ``https://graph.microsoft.com/.default``). Each tenant gets one
+``msal.ConfidentialClientApplication``, built on first use and kept for the process, so MSAL's
+in-memory token cache is reused until the token nears expiry.
+
+Entra answers failures with AADSTS codes (https://learn.microsoft.com/entra/identity-platform/reference-error-codes);
+``map_token_error`` turns them into domain errors a person can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import jwt
+import msal
+import requests
+from msal.exceptions import MsalServiceError
+
+from shared import keys
+from shared.config import Settings
+from shared.errors import AccessDenied, ConfigurationError, ConsentMissing, NotFound, RoomCalError, Unavailable
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+MICROSOFT_LOGIN_HOSTS = {"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn",
+                         "login.chinacloudapi.cn"}
+
+_CONSENT_CODES = {700016, 65001, 7000112, 500011, 7000114, 50194}
+_SECRET_CODES = {7000215, 7000222, 7000216, 700025}
+_CERT_CODES = {700027, 700024, 700023, 7000274}
+_TENANT_CODES = {90002, 900023, 90072, 50128, 50059}
+_POLICY_CODES = {53003, 53000, 53001, 50105}
+_CONSENT_FIX = ("ask a Global or Privileged Role Administrator of the tenant to grant admin consent to RoomCal "
+                "again (the admin consent link on the RoomCal admin page)")
+
+
+class TokenProvider:
+    """Callable ``(tenant_id) -> access token``; thread-safe; one MSAL app per tenant."""
+
+    def __init__(self, *, client_id: str, credential: str | dict, login_base_url: str,
+                 session: requests.Session, app_factory: Callable[..., Any] | None = None) -> None:
+        if not client_id or not credential:
+            raise ConfigurationError("RoomCal has no app registration credentials",
+                                     fix="set ROOMCAL_CLIENT_ID and ROOMCAL_CLIENT_SECRET "
+                                     "(or ROOMCAL_CLIENT_CERTIFICATE_PATH)")
+        self._client_id = client_id
+        self._credential = credential
+        self._login_base_url = login_base_url.rstrip("/")
+        self._session = session
+        self._factory = app_factory or msal.ConfidentialClientApplication
+        self._apps: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, session: requests.Session) -> TokenProvider:
+        if settings.client_certificate_path:
+            credential: str | dict = load_certificate(settings.client_certificate_path)
+        else:
+            credential = settings.client_secret.get_secret_value()
+        return cls(client_id=settings.client_id, credential=credential,
+                   login_base_url=settings.login_base_url, session=session)
+
+    def __call__(self, tenant_id: str) -> str:
+        return self.token(tenant_id)
+
+    def token(self, tenant_id: str) -> str:
+        """A valid Graph access token for the tenant (cached by MSAL until near expiry).
+
+        Raises ConsentMissing, ConfigurationError, NotFound (unknown tenant), AccessDenied or Unavailable.
+        """
+        tenant = keys.normalise_tenant_id(tenant_id)
+        app = self._app(tenant)
+        try:
+            result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
+        except (requests.RequestException, ValueError, MsalServiceError) as exc:
+            raise Unavailable(f"Microsoft Entra ID token endpoint unreachable for tenant {tenant}",
+                              detail={"tenant": tenant, "cause": type(exc).__name__}) from None
+        if "access_token" not in result:
+            raise map_token_error(result, tenant)
+        return result["access_token"]
+
+    def roles(self, tenant_id: str) -> set[str]:
+        """Application permissions (``roles`` claim) in the tenant's token, e.g. {"Calendars.ReadWrite"}.
+
+        The token is our own, fresh from Entra over TLS, so its claims are read without verifying
+        the signature (Graph, its audience, verifies it).
+        """
+        claims = jwt.decode(self.token(tenant_id), options={"verify_signature": False})
+        roles = claims.get("roles") or []
+        return {r for r in roles if isinstance(r, str)}
+
+    def forget(self, tenant_id: str) -> None:
+        """Drop a tenant's MSAL app and cached tokens (offboarding, consent revoked)."""
+        with self._lock:
+            self._apps.pop(keys.normalise_tenant_id(tenant_id), None)
+
+    def _app(self, tenant: str):
+        with self._lock:
+            app = self._apps.get(tenant)
+            if app is None:
+                app = self._apps[tenant] = self._build(tenant)
+            return app
+
+    def _build(self, tenant: str):
+        host = urlparse(self._login_base_url).hostname or ""
+        microsoft = host in MICROSOFT_LOGIN_HOSTS
+        try:
+            return self._factory(
+                self._client_id, client_credential=self._credential,
+                authority=f"{self._login_base_url}/{tenant}", http_client=self._session,
+                instance_discovery=microsoft, validate_authority=microsoft,
+            )
+        except ValueError as exc:
+            # MSAL reads the tenant's OpenID configuration here; a 4xx means the tenant does not exist.
+            cause = str(exc.__context__ or exc)
+            if "OIDC Discovery failed" in cause and "HTTP status: 4" in cause:
+                raise NotFound(f"tenant {tenant} does not exist in Microsoft Entra ID",
+                               fix="check the tenant id (Entra admin centre → Overview → Tenant ID)",
+                               detail={"tenant": tenant}) from None
+            raise Unavailable(f"cannot read Entra ID metadata for tenant {tenant}",
+                              detail={"tenant": tenant, "cause": type(exc).__name__}) from None
+        except requests.RequestException as exc:
+            raise Unavailable(f"Microsoft Entra ID unreachable for tenant {tenant}",
+                              detail={"tenant": tenant, "cause": type(exc).__name__}) from None
+
+
+def map_token_error(result: dict, tenant: str) -> RoomCalError:
+    """An MSAL error dict (``error``, ``error_description``, ``error_codes``, ``correlation_id``) → domain error."""
+    codes = set(result.get("error_codes") or [])
+    error = result.get("error") or "unknown_error"
+    detail = {"tenant": tenant, "error": error, "aadsts": sorted(codes),
+              "correlation_id": result.get("correlation_id"), "trace_id": result.get("trace_id")}
+    detail = {k: v for k, v in detail.items() if v}
+    if codes & _CONSENT_CODES or error == "unauthorized_client":
+        return ConsentMissing(f"tenant {tenant} has not granted RoomCal admin consent, or revoked it",
+                              fix=_CONSENT_FIX, detail=detail)
+    if codes & _SECRET_CODES:
+        return ConfigurationError("Entra ID rejected RoomCal's client secret (wrong or expired)",
+                                  fix="set ROOMCAL_CLIENT_SECRET to a current secret of the app registration",
+                                  detail=detail)
+    if codes & _CERT_CODES:
+        return ConfigurationError("Entra ID rejected RoomCal's client certificate",
+                                  fix="upload the certificate in ROOMCAL_CLIENT_CERTIFICATE_PATH to the app "
+                                  "registration, or renew it", detail=detail)
+    if codes & _TENANT_CODES or error == "invalid_tenant":
+        return NotFound(f"tenant {tenant} does not exist in Microsoft Entra ID or has no subscription",
+                        fix="check the tenant id (Entra admin centre → Overview → Tenant ID)", detail=detail)
+    if codes & _POLICY_CODES:
+        return AccessDenied("a Conditional Access policy of the tenant blocks RoomCal's sign-in",
+                            fix="ask the tenant's admin to exclude RoomCal's service principal from the policy",
+                            detail=detail)
+    if error == "invalid_client":
+        return ConfigurationError("Entra ID rejected RoomCal's app credentials",
+                                  fix="check ROOMCAL_CLIENT_ID and ROOMCAL_CLIENT_SECRET", detail=detail)
+    if error in ("temporarily_unavailable", "server_error") or any(c >= 90000 and c < 90100 for c in codes):
+        return Unavailable("Microsoft Entra ID is temporarily unavailable", detail=detail)
+    return AccessDenied(f"Entra ID refused a token for tenant {tenant} ({error})",
+                        fix="see detail.aadsts at https://login.microsoftonline.com/error", detail=detail)
+
+
+def load_certificate(path: str) -> dict:
+    """MSAL certificate credential from one PEM file holding the private key and the certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        pem = Path(path).read_bytes()
+        cert = x509.load_pem_x509_certificate(pem)
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"ROOMCAL_CLIENT_CERTIFICATE_PATH: cannot read a PEM certificate and private key "
+                                 f"({type(exc).__name__})",
+                                 fix="point it at one PEM file with an unencrypted private key and its certificate"
+                                 ) from None
+    der = cert.public_bytes(serialization.Encoding.DER)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return {
+        "private_key": key_pem.decode(),
+        "thumbprint": hashlib.sha1(der).hexdigest(),  # noqa: S324 - x5t is defined as SHA-1
+    }

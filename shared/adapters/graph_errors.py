@@ -1,0 +1,128 @@
+"""The one place where a Microsoft Graph error answer becomes a RoomCal domain error.
+
+Graph's envelope (https://learn.microsoft.com/graph/errors):
+``{"error": {"code", "message", "innerError": {"request-id", "client-request-id", "date", "code"?}}}``.
+Codes are matched case-insensitively over the whole nested ``innerError`` chain, never on the
+message. Every error keeps Graph's request id (and our client-request-id, the date) in
+``detail`` so an operator can quote it to Microsoft support.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from shared.errors import (
+    AccessDenied,
+    Conflict,
+    DeltaTokenExpired,
+    InvalidInput,
+    MailboxAccessDenied,
+    MailboxNotFound,
+    NotFound,
+    RoomCalError,
+    Throttled,
+    Unavailable,
+)
+
+DELTA_EXPIRED_CODES = {"syncstatenotfound", "resyncrequired", "syncstateinvalid"}
+MAILBOX_DENIED_CODES = {"erroraccessdenied", "accessdenied"}
+MAILBOX_MISSING_CODES = {"errorinvaliduser", "mailboxnotenabledforrestapi", "mailboxnotsupportedforrestapi",
+                         "resourcenotfound"}
+RBAC_FIX = ("add the room mailbox to the mail-enabled security group that RoomCal's Exchange management scope "
+            "filters on (MemberOfGroup), then allow up to 2 hours for Exchange's permission cache; "
+            "Test-ServicePrincipalAuthorization -Identity <app> -Resource <room> shows InScope")
+MAILBOX_FIX = ("check that the address is the room's primary SMTP address and that the room mailbox is in "
+               "Exchange Online (on-premises and unlicensed mailboxes cannot be read through Graph)")
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None when absent/invalid."""
+    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(str(value)) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def error_details(status: int, body: Any, headers: Any) -> tuple[set[str], dict]:
+    """(lower-case codes along the innerError chain, detail dict) of one Graph error answer."""
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    codes: list[str] = []
+    request_id = client_request_id = date = None
+    node: Any = error
+    while isinstance(node, dict):
+        if isinstance(node.get("code"), str):
+            codes.append(node["code"])
+        request_id = request_id or node.get("request-id")
+        client_request_id = client_request_id or node.get("client-request-id")
+        date = date or node.get("date")
+        node = node.get("innerError") or node.get("innererror")
+    headers = headers or {}
+    message = error.get("message") if isinstance(error.get("message"), str) else ""
+    detail = {
+        "http_status": status,
+        "code": codes[0] if codes else None,
+        "graph_message": message[:300] or None,
+        "request_id": request_id or headers.get("request-id"),
+        "client_request_id": client_request_id or headers.get("client-request-id"),
+        "date": date or headers.get("Date"),
+    }
+    return {c.lower() for c in codes}, {k: v for k, v in detail.items() if v is not None}
+
+
+def map_graph_error(status: int, body: Any, headers: Any = None, *, mailbox: str | None = None) -> RoomCalError:
+    """The domain error for a Graph answer with ``status`` >= 400."""
+    codes, detail = error_details(status, body, headers)
+    code = detail.get("code", "no code")
+    if mailbox:
+        detail["room"] = mailbox
+    if status == 410 or codes & DELTA_EXPIRED_CODES:
+        return DeltaTokenExpired("Microsoft Graph no longer has this room's sync state (the delta token expired)",
+                                 fix="drop the stored delta link and run a full resync of the room", detail=detail)
+    if status == 429:
+        retry_after = retry_after_seconds(headers) or 0.0
+        return Throttled("Microsoft Graph is throttling requests for this mailbox", retry_after=retry_after,
+                         fix="retry after retry_after seconds", detail=detail)
+    if status == 401:
+        return AccessDenied("Microsoft Graph rejected RoomCal's access token",
+                            fix="check the tenant's admin consent and RoomCal's app credentials", detail=detail)
+    if status == 403:
+        if mailbox and codes & MAILBOX_DENIED_CODES:
+            return MailboxAccessDenied(
+                f"room mailbox {mailbox} is outside the application's Exchange RBAC scope: add it to the scope's group",
+                fix=RBAC_FIX, detail=detail)
+        return AccessDenied(f"Microsoft Graph denied the request ({code})",
+                            fix="check that the tenant granted admin consent for Calendars.ReadWrite and "
+                            "Place.Read.All", detail=detail)
+    if status == 404:
+        if mailbox and codes & MAILBOX_MISSING_CODES:
+            return MailboxNotFound(f"room mailbox {mailbox} was not found in Exchange Online or is not enabled "
+                                   "for Microsoft Graph", fix=MAILBOX_FIX, detail=detail)
+        return NotFound(f"Microsoft Graph has no such item ({code}); it may have been deleted", detail=detail)
+    if status in (409, 412):
+        return Conflict(f"Microsoft Graph reported a conflict ({code})", detail=detail)
+    if 400 <= status < 500:
+        return InvalidInput(f"Microsoft Graph rejected the request ({code})", detail=detail)
+    if status in (503, 504) and retry_after_seconds(headers) is not None:
+        return Throttled(f"Microsoft Graph is busy ({status})", retry_after=retry_after_seconds(headers) or 0.0,
+                         fix="retry after retry_after seconds", detail=detail)
+    return Unavailable(f"Microsoft Graph answered {status} ({code})", fix="retry later", detail=detail)
+
+
+def map_response(response: requests.Response, *, mailbox: str | None = None) -> RoomCalError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return map_graph_error(response.status_code, body, response.headers, mailbox=mailbox)
