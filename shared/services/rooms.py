@@ -123,11 +123,11 @@ def describe(room: Room, check: dict | None = None) -> dict:
             "building": room.building, "floor": room.floor, "sensor_id": room.sensor_id, "time_zone": room.time_zone,
             "sync_status": room.sync_status, "reason": room.sync_reason, "fix": room.sync_fix,
             "last_sync_at": room.last_sync_at.isoformat() if room.last_sync_at else None}
-    if check:
-        body.update({"reason_code": check.get("code"), "checked_at": check.get("checked_at"),
-                     "can_write": check.get("can_write")})
-        if check.get("request_id"):
-            body["graph_request_id"] = check["request_id"]
+    check = check or {}
+    body.update({"reason_code": check.get("code"), "checked_at": check.get("checked_at"),
+                 "can_write": check.get("can_write")})
+    if check.get("request_id"):
+        body["graph_request_id"] = check["request_id"]
     return body
 
 
