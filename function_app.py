@@ -2,9 +2,9 @@
 
 import azure.functions as func
 
-from functions import health, onboarding, selftest
+from functions import health, onboarding, rooms, selftest
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (health.bp, selftest.bp, onboarding.bp):
+for blueprint in (health.bp, selftest.bp, onboarding.bp, rooms.bp):
     app.register_functions(blueprint)

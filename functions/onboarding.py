@@ -1,15 +1,21 @@
 """Tenant onboarding over HTTP: start admin consent, Microsoft's redirect back, the RBAC script."""
 
 import azure.functions as func
+from pydantic import BaseModel, Field
 
 from functions.http import actor_of, handles_errors, json_response, parse_json, parse_query
 from shared import bootstrap
-from shared.services import onboarding
+from shared.models import TenantSettingsUpdate
+from shared.services import audit, onboarding, tenants
 from shared.services.consent import CallbackParams
 from shared.services.consent_page import PAGE_HEADERS, render
 from shared.services.rbac_script import RbacScriptRequest
 
 bp = func.Blueprint()
+
+
+class AuditQuery(BaseModel):
+    limit: int = Field(default=100, ge=1, le=1000)
 
 
 @bp.route(route="tenants", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -37,3 +43,40 @@ def rbac_script(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(text.encode("utf-8-sig"), status_code=200, mimetype="text/plain", charset="utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"',
                                       "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route(route="tenants/{tenant_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def tenant_overview(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(onboarding.tenant_overview(bootstrap.get_services(), req.route_params["tenant_id"]))
+
+
+@bp.route(route="tenants/{tenant_id}/settings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def tenant_settings_get(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(tenants.get_settings(bootstrap.get_services().tables, req.route_params["tenant_id"]))
+
+
+@bp.route(route="tenants/{tenant_id}/settings", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def tenant_settings_update(req: func.HttpRequest) -> func.HttpResponse:
+    change = parse_json(req, TenantSettingsUpdate)
+    s = bootstrap.get_services()
+    return json_response(tenants.update_settings(s.tables, s.clock, req.route_params["tenant_id"], change,
+                                                 actor=actor_of(req)))
+
+
+@bp.route(route="tenants/{tenant_id}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def offboard_tenant(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(onboarding.offboard(bootstrap.get_services(), req.route_params["tenant_id"],
+                                             actor=actor_of(req)))
+
+
+@bp.route(route="tenants/{tenant_id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def tenant_audit(req: func.HttpRequest) -> func.HttpResponse:
+    query = parse_query(req, AuditQuery)
+    tid = tenants.check_tenant_id(req.route_params["tenant_id"])
+    return json_response({"tenant_id": tid, "entries": audit.list_entries(bootstrap.get_services().tables,
+                                                                          tenant_id=tid, limit=query.limit)})

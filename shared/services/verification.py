@@ -178,3 +178,15 @@ def recheck_denied(tables, queues, clock) -> int:
                               delay_seconds=sent // ROOMS_PER_SECOND)
                 sent += 1
     return sent
+
+
+def add_rooms(tables, queues, clock, tenant_id: str, emails: list[str]) -> None:
+    """Newly registered rooms of an already verified tenant join the current run automatically."""
+    try:
+        latest = tables.get(RUNS, tenant_id, _LATEST)
+    except NotFound:
+        return  # never verified: 'Continue setup' will check them
+    tables.merge(RUNS, {"PartitionKey": tenant_id, "RowKey": _LATEST, "total": latest["total"] + len(emails),
+                        "last_change_at": clock.now().isoformat()})
+    for index, email in enumerate(emails):
+        enqueue_check(queues, tenant_id, email, latest["run"], None, delay_seconds=index // ROOMS_PER_SECOND)

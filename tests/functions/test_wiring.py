@@ -21,8 +21,22 @@ EXPECTED_HTTP = {
     "start_onboarding": ("tenants", ["POST"], "function"),
     "consent_callback": ("consent/callback", ["GET"], "anonymous"),
     "rbac_script": ("tenants/{tenant_id}/rbac-script", ["GET"], "function"),
+    "tenant_overview": ("tenants/{tenant_id}", ["GET"], "function"),
+    "offboard_tenant": ("tenants/{tenant_id}", ["DELETE"], "function"),
+    "tenant_settings_get": ("tenants/{tenant_id}/settings", ["GET"], "function"),
+    "tenant_settings_update": ("tenants/{tenant_id}/settings", ["PATCH"], "function"),
+    "tenant_audit": ("tenants/{tenant_id}/audit", ["GET"], "function"),
+    "list_rooms": ("tenants/{tenant_id}/rooms", ["GET"], "function"),
+    "register_rooms": ("tenants/{tenant_id}/rooms", ["POST"], "function"),
+    "import_rooms": ("tenants/{tenant_id}/rooms/import", ["POST"], "function"),
+    "update_room": ("tenants/{tenant_id}/rooms/{email}", ["PATCH"], "function"),
+    "remove_room": ("tenants/{tenant_id}/rooms/{email}", ["DELETE"], "function"),
+    "start_verification": ("tenants/{tenant_id}/verify", ["POST"], "function"),
+    "verification_progress": ("tenants/{tenant_id}/verify", ["GET"], "function"),
+    "start_sync": ("tenants/{tenant_id}/sync", ["POST"], "function"),
 }
-EXPECTED_QUEUE = {"selftest_receive": "selftest"}
+EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify"}
+EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():
@@ -42,5 +56,12 @@ def test_every_queue_function_reads_its_queue_on_the_storage_connection():
         assert trig.connection == "AzureWebJobsStorage"
 
 
+def test_every_timer_function_has_its_utc_ncrontab_schedule():
+    for name, schedule in EXPECTED_TIMER.items():
+        trig = _trigger(_functions()[name])
+        assert trig.type == "timerTrigger"
+        assert trig.schedule == schedule
+
+
 def test_no_function_is_unaccounted_for():
-    assert set(_functions()) == set(EXPECTED_HTTP) | set(EXPECTED_QUEUE)
+    assert set(_functions()) == set(EXPECTED_HTTP) | set(EXPECTED_QUEUE) | set(EXPECTED_TIMER)
