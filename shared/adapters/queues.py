@@ -43,7 +43,8 @@ class AzureMessageQueue:
             raise Unavailable(f"queue {queue!r} unreachable: {type(exc).__name__}") from exc
 
     def ping(self) -> None:
+        # A health probe answers fast: one attempt, short connect timeout, no SDK retries.
         try:
-            next(iter(self._service.list_queues(results_per_page=1)), None)
+            next(iter(self._service.list_queues(results_per_page=1, retry_total=0, connection_timeout=3)), None)
         except AzureError as exc:
             raise Unavailable(f"queue storage unreachable: {type(exc).__name__}") from exc

@@ -95,8 +95,9 @@ class AzureTableStore:
                 client.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk])
 
     def ping(self) -> None:
+        # A health probe answers fast: one attempt, short connect timeout, no SDK retries.
         try:
-            next(iter(self._service.list_tables(results_per_page=1)), None)
+            next(iter(self._service.list_tables(results_per_page=1, retry_total=0, connection_timeout=3)), None)
         except AzureError as exc:
             raise Unavailable(f"table storage unreachable: {type(exc).__name__}") from exc
 
