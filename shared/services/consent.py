@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import Conflict, InvalidInput, NotFound, RoomCalError
+from shared.log import log_event
 from shared.ports import TokenSource
 from shared.services import audit, tenants
 from shared.services.consent_messages import START_AGAIN, outcome_for_error
@@ -111,8 +112,9 @@ class ConsentService:
         if problem:
             return problem
         if params.error:
-            log.warning("admin consent returned error %s", params.error[:64])
-            return outcome_for_error(params.error, params.error_description)
+            outcome = outcome_for_error(params.error, params.error_description)
+            log_event(log, "admin consent returned an error", level=logging.WARNING, error=outcome.error)
+            return outcome
         return self._confirm(params.tenant, request)
 
     def _consume(self, state: str | None) -> tuple[dict | None, ConsentOutcome | None]:
@@ -151,7 +153,7 @@ class ConsentService:
             self._tokens.token(tenant_id)
             roles = list(self._tokens.roles(tenant_id))
         except RoomCalError as exc:
-            log.warning("no app token for tenant %s after consent: %s", tenant_id, exc.code)
+            log_event(log, "no app token after consent", level=logging.WARNING, tenant=tenant_id, code=exc.code)
             return ConsentOutcome.failed(
                 "RoomCal could not sign in to this tenant",
                 "Microsoft did not issue RoomCal a token for the tenant, so nothing was recorded. "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from shared.errors import RoomCalError
+from shared.log import log_event
 from shared.models import Tenant, TenantStatus
 from shared.services import audit, rooms, tenants
 
@@ -56,7 +57,8 @@ def _delete_subscriptions(tables, graph, tenant_id: str) -> tuple[int, int]:
             deleted += 1
         except RoomCalError as exc:  # gone already, or consent revoked: Graph expires it within days
             failed += 1
-            log.warning("could not delete subscription at Graph", extra={"tenant": tenant_id, "code": exc.code})
+            log_event(log, "could not delete subscription at Graph", level=logging.WARNING, tenant=tenant_id,
+                      code=exc.code)
         tables.delete("Subscriptions", "sub", subscription_id)
     return deleted, failed
 

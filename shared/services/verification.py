@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from shared import keys
 from shared.errors import AccessDenied, InvalidInput, NotFound, RoomCalError, Throttled
+from shared.log import log_event
 from shared.services import audit, rooms, tenants
 from shared.services.consent import tenant_wide_calendar_roles
 from shared.services.room_checks import RBAC_DELAY_NOTE, RECHECKED_CODES, CheckResult, check_room
@@ -106,7 +107,7 @@ def verify_room(tables, queues, clock, graph, message: dict) -> dict | None:
     if result.code == "ready" and tenant.status == "active" and room.last_sync_at is None:
         queues.send(SYNC_QUEUE, {"tenant": tenant_id, "room": room.email, "reason": "initial",
                                  "at": clock.now().isoformat()})
-    log.info("room verified", extra={"tenant": tenant_id, "room": room.email, "code": result.code})
+    log_event(log, "room verified", tenant=tenant_id, room=room.email, code=result.code, attempt=attempt)
     return {"room": room.email, "code": result.code}
 
 

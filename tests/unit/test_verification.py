@@ -162,3 +162,16 @@ def test_a_room_removed_meanwhile_is_skipped(world):
     rooms.remove(world.tables, world.clock, world.graph, TID, "good@contoso.com", actor="fm")
     results = world.drain()
     assert None in results
+
+
+def test_verification_never_stores_or_logs_meeting_content(world, caplog):
+    from datetime import timedelta
+
+    now = world.clock.now()
+    world.graph.add_event(TID, "good@contoso.com", start=now + timedelta(hours=1), end=now + timedelta(hours=2),
+                          subject="Secret merger talks")
+    caplog.set_level("DEBUG")
+    world.start()
+    world.drain()
+    assert "Secret merger" not in caplog.text
+    assert "Secret merger" not in str(world.tables.rows) and "Secret merger" not in str(world.queues.sent)
