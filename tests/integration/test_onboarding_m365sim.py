@@ -172,3 +172,19 @@ def test_two_tenants_side_by_side_without_leakage(sim, ctl, services):
     assert in_t1[f"good1@{d1}"] == "ready"
     # tenant 1's token cannot read tenant 2's mailbox, whatever tenant 1 registers
     assert in_t1[f"good1@{d2}"] in {"mailbox_not_found", "not_a_room_mailbox"}
+
+
+def test_expired_state_records_nothing_even_after_a_real_consent(sim, ctl, services):
+    from tests.fakes import FixedClock
+
+    clocked = bootstrap.build_services(services.settings, tables=InMemoryTables(), queues=FakeQueue(),
+                                       clock=FixedClock(), graph=services.graph, tokens=services.tokens)
+    tid, _ = new_tenant(ctl)
+    ctl.auto_consent(tid, "approve")
+    links = onboarding.start(clocked, onboarding.StartOnboarding(tenant=tid), actor="fm")
+    answer = trusted_session(sim.ca_path).get(links["consent_url"], allow_redirects=False, timeout=30)
+    params = {k: v[0] for k, v in parse_qs(urlparse(answer.headers["Location"]).query).items()}
+    clocked.clock.advance(minutes=31)
+    outcome = onboarding.finish_consent(clocked, CallbackParams(**params))
+    assert not outcome.ok and "expired" in outcome.title
+    assert not clocked.tables.rows.get("Tenants")
