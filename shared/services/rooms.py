@@ -104,11 +104,15 @@ def remove(tables, clock, graph, tenant_id: str, email: str, *, actor: str) -> d
     """Forget a room: its Graph subscription, its stored events and its registry row."""
     tenant = tenants.load(tables, tenant_id)
     room = load(tables, tenant.id, email)
-    if room.subscription_id and graph is not None:
-        # already gone, or consent revoked: Graph expires it within days anyway
-        with contextlib.suppress(RoomCalError):
-            graph.delete_subscription(tenant.id, room.subscription_id)
-        tables.delete("Subscriptions", "sub", room.subscription_id)
+    quoted = room.email.replace("'", "''")  # OData string literal: O'Brien@... is a valid address
+    owned = tables.query("Subscriptions", "sub", filter=f"tenant_id eq '{tenant.id}' and room_email eq '{quoted}'")
+    subscription_ids = {row["RowKey"] for row in owned} | ({room.subscription_id} if room.subscription_id else set())
+    for subscription_id in sorted(subscription_ids):
+        if graph is not None:  # already gone, or consent revoked: Graph expires it within days anyway
+            with contextlib.suppress(RoomCalError):
+                graph.delete_subscription(tenant.id, subscription_id)
+        tables.delete("Subscriptions", "sub", subscription_id)
+    tables.delete("RoomSync", tenant.id, room.email)  # the sync engine's state: stop catch-up rounds
     for row in tables.query("Events", room.partition, select=["PartitionKey", "RowKey"]):
         tables.delete("Events", row["PartitionKey"], row["RowKey"])
     tables.delete("RoomChecks", tenant.id, room.email)

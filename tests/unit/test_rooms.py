@@ -103,11 +103,17 @@ def test_update_and_remove(world):
     tables, clock = world
     rooms.register(tables, clock, TID, actor="fm", rows=[{"email": "room1@contoso.com", "sensor_id": "s1"}])
     tables.upsert("Events", {"PartitionKey": f"{TID}|room1@contoso.com", "RowKey": "h1"})
+    tables.upsert("RoomSync", {"PartitionKey": TID, "RowKey": "room1@contoso.com"})
+    tables.upsert("Subscriptions", {"PartitionKey": "sub", "RowKey": "s1", "tenant_id": TID,
+                                    "room_email": "room1@contoso.com"})
+    tables.upsert("Subscriptions", {"PartitionKey": "sub", "RowKey": "s2", "tenant_id": OTHER,
+                                    "room_email": "room1@contoso.com"})
     body = rooms.update(tables, clock, TID, "room1@contoso.com",
                         rooms.RoomUpdate(sensor_id=None, time_zone="Europe/London"), actor="fm")
     assert body["sensor_id"] is None and body["time_zone"] == "Europe/London"
     rooms.remove(tables, clock, None, TID, "room1@contoso.com", actor="fm")
-    assert not tables.rows["Rooms"] and not tables.rows["Events"]
+    assert not tables.rows["Rooms"] and not tables.rows["Events"] and not tables.rows["RoomSync"]
+    assert list(tables.rows["Subscriptions"]) == [("sub", "s2")]
     with pytest.raises(NotFound):
         rooms.load(tables, TID, "room1@contoso.com")
 
