@@ -70,3 +70,20 @@ def handles_errors(fn: Callable[[func.HttpRequest], func.HttpResponse]):
             return json_response({"error": "internal_error", "message": "unexpected error; see the logs"}, 500)
 
     return wrapper
+
+
+def parse_query(req: func.HttpRequest, model: type[BaseModel]) -> BaseModel:
+    """Validate query parameters against ``model``; bad input becomes InvalidInput naming each one."""
+    try:
+        return model.model_validate(dict(req.params))
+    except ValidationError as exc:
+        raise errors.InvalidInput(
+            "query parameters are invalid",
+            fix="correct the parameters listed in detail",
+            detail={".".join(map(str, e["loc"])) or "query": e["msg"] for e in exc.errors()},
+        ) from None
+
+
+def actor_of(req: func.HttpRequest) -> str:
+    """Who is calling: the App Service authentication principal when present, else the key holder."""
+    return (req.headers.get("x-ms-client-principal-name") or "function-key holder")[:256]

@@ -390,3 +390,33 @@ class FakeGraph:
 def _odata(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message,
                       "innerError": {"request-id": str(uuid.uuid4()), "date": "2026-11-24T09:00:00"}}}
+
+
+class FakeTokenSource:
+    """TokenSource fake: tenants in ``consented`` get a token with ``roles_by_tenant[tid]`` roles;
+    any other tenant raises ConsentMissing the way Entra refuses an unconsented (or revoked) tenant.
+    ``revoke(tid)`` takes consent away."""
+
+    def __init__(self, consented=(), roles_by_tenant=None) -> None:
+        self.consented = set(consented)
+        self.roles_by_tenant = dict(roles_by_tenant or {})
+        self.asked: list[str] = []
+
+    def __call__(self, tenant_id):
+        return self.token(tenant_id)
+
+    def token(self, tenant_id):
+        from shared.errors import ConsentMissing
+
+        self.asked.append(tenant_id)
+        if tenant_id not in self.consented:
+            raise ConsentMissing(f"tenant {tenant_id} has not granted RoomCal admin consent, or revoked it",
+                                 fix="ask a Microsoft admin of the tenant to grant consent again")
+        return f"token-for-{tenant_id}"
+
+    def roles(self, tenant_id):
+        self.token(tenant_id)
+        return set(self.roles_by_tenant.get(tenant_id, {"Place.Read.All"}))
+
+    def revoke(self, tenant_id):
+        self.consented.discard(tenant_id)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from shared import keys
-from shared.errors import DeltaTokenExpired, InvalidInput
+from shared.errors import DeltaTokenExpired, InvalidInput, NotFound
 from shared.log import log_event
 from shared.messages import (
     ROOM_CHANGES,
@@ -34,6 +34,7 @@ from shared.messages import (
 from shared.models import Tenant, TenantSettings
 from shared.ports import Clock, Entity, GraphPort, MessageQueue, TableStore
 from shared.services import sync_status
+from shared.services.catchup import SYNCING_TENANT_STATUSES
 from shared.services.privacy import is_removed, normalise_event
 from shared.services.sync_lease import Lease, RoomSyncLeases
 
@@ -41,6 +42,7 @@ log = logging.getLogger("roomcal.sync")
 
 EVENTS = "Events"
 TENANTS = "Tenants"
+ROOMS = "Rooms"
 
 
 class DeltaSync:
@@ -56,7 +58,12 @@ class DeltaSync:
 
     def __call__(self, lease: Lease, change: RoomChange) -> None:
         row = lease.row
-        settings = self._tenant_settings(lease.tenant)
+        tenant = self._tenant(lease.tenant)
+        if tenant is None or not self._registered(lease):
+            # Offboarded tenant or removed room: stop here, and keep catch-up from coming back.
+            self._leases.checkpoint(lease, active=False, status="not_registered")
+            return
+        settings = tenant.settings
         if row.get("baseline_next_link"):
             try:
                 self._baseline(lease, settings, resume=row)
@@ -193,11 +200,26 @@ class DeltaSync:
         created = parse_stamp(row.get("window_created_at"))
         return created is None or self._clock.now() - created >= self._roll
 
-    def _tenant_settings(self, tenant: str) -> TenantSettings:
+    def _tenant(self, tenant_id: str) -> Tenant | None:
+        """The tenant, if RoomCal syncs it (consented or active); None otherwise."""
         try:
-            return Tenant.from_entity(self._tables.get(TENANTS, "tenant", tenant)).settings
-        except Exception:  # a missing or unreadable tenant row: the documented defaults
-            return TenantSettings()
+            row = self._tables.get(TENANTS, "tenant", tenant_id)
+        except NotFound:
+            return None
+        if row.get("status") not in SYNCING_TENANT_STATUSES:
+            return None
+        try:
+            return Tenant.from_entity(row)
+        except ValueError:  # unreadable settings: sync with the documented defaults
+            return Tenant(id=tenant_id, status=row["status"], created_at=self._clock.now(),
+                          updated_at=self._clock.now())
+
+    def _registered(self, lease: Lease) -> bool:
+        try:
+            self._tables.get(ROOMS, lease.tenant, lease.room)
+        except NotFound:
+            return False
+        return True
 
 
 def _totals() -> dict:

@@ -18,14 +18,30 @@ EXPECTED_HTTP = {
     "health": ("health", ["GET"], "anonymous"),
     "selftest_start": ("selftest", ["POST"], "function"),
     "selftest_result": ("selftest/{probe_id}", ["GET"], "function"),
+    "start_onboarding": ("tenants", ["POST"], "function"),
+    "consent_callback": ("consent/callback", ["GET"], "anonymous"),
+    "rbac_script": ("tenants/{tenant_id}/rbac-script", ["GET"], "function"),
+    "tenant_overview": ("tenants/{tenant_id}", ["GET"], "function"),
+    "offboard_tenant": ("tenants/{tenant_id}", ["DELETE"], "function"),
+    "tenant_settings_get": ("tenants/{tenant_id}/settings", ["GET"], "function"),
+    "tenant_settings_update": ("tenants/{tenant_id}/settings", ["PATCH"], "function"),
+    "tenant_audit": ("tenants/{tenant_id}/audit", ["GET"], "function"),
+    "list_rooms": ("tenants/{tenant_id}/rooms", ["GET"], "function"),
+    "register_rooms": ("tenants/{tenant_id}/rooms", ["POST"], "function"),
+    "import_rooms": ("tenants/{tenant_id}/rooms/import", ["POST"], "function"),
+    "update_room": ("tenants/{tenant_id}/rooms/{email}", ["PATCH"], "function"),
+    "remove_room": ("tenants/{tenant_id}/rooms/{email}", ["DELETE"], "function"),
+    "start_verification": ("tenants/{tenant_id}/verify", ["POST"], "function"),
+    "verification_progress": ("tenants/{tenant_id}/verify", ["GET"], "function"),
+    "start_sync": ("tenants/{tenant_id}/sync", ["POST"], "function"),
     "graph_notifications": ("notifications", ["POST"], "anonymous"),
     "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
     "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
 }
-EXPECTED_QUEUE = {"selftest_receive": "selftest", "room_changes": "room-changes",
+EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance"}
-EXPECTED_TIMER = {"catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%", "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%",
-                  "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
+EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
+                  "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():
@@ -45,7 +61,7 @@ def test_every_queue_function_reads_its_queue_on_the_storage_connection():
         assert trig.connection == "AzureWebJobsStorage"
 
 
-def test_every_timer_reads_its_schedule_from_an_app_setting():
+def test_every_timer_function_has_its_utc_ncrontab_schedule():
     for name, schedule in EXPECTED_TIMER.items():
         trig = _trigger(_functions()[name])
         assert trig.type == "timerTrigger"

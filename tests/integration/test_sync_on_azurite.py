@@ -29,6 +29,9 @@ def world(storage_connection):
     tables, queue, clock = AzureTableStore(storage_connection), FakeQueue(), SystemClock()
     graph = FakeGraph(page_size=3)
     graph.add_room(tenant, ROOM)
+    tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": tenant, "status": "active",
+                              "created_at": clock.now(), "updated_at": clock.now()})
+    tables.upsert("Rooms", {"PartitionKey": tenant, "RowKey": ROOM, "display_name": "Room A"})
     leases = RoomSyncLeases(tables, queue, clock)
     sync = DeltaSync(graph, tables, queue, leases, clock, hash_key="k")
     return tenant, tables, graph, RoomChangeHandler(leases, sync, tables, clock)

@@ -28,6 +28,12 @@ class World:
         self.sync = DeltaSync(self.graph, self.tables, self.queue, self.leases, self.clock, hash_key=HASH_KEY,
                               max_pages_per_round=max_pages)
         self.handler = RoomChangeHandler(self.leases, self.sync, self.tables, self.clock)
+        self.tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": tenant, "status": "active",
+                                       "created_at": self.clock.now(), "updated_at": self.clock.now()})
+        self.register(room)
+
+    def register(self, room):
+        self.tables.upsert("Rooms", {"PartitionKey": self.tenant, "RowKey": room, "display_name": room})
 
     def add(self, hours=1, **fields):
         start = self.clock.now() + timedelta(hours=hours)
@@ -169,6 +175,31 @@ class TestResync:
         assert w.state()["baseline_reason"] == "window_roll"
 
 
+class TestRegistry:
+    def test_a_removed_room_is_not_synced_and_leaves_catch_up(self):
+        w = World()
+        w.add(hours=1)
+        w.tables.delete("Rooms", TENANT, ROOM)
+        w.hint("catchup")
+        assert w.rows() == {} and w.state()["active"] is False
+
+    def test_an_offboarded_tenant_is_not_synced(self):
+        w = World()
+        w.add(hours=1)
+        w.tables.merge("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT, "status": "offboarded"})
+        w.hint("notification")
+        assert w.rows() == {} and w.graph.calls == []
+
+    def test_a_room_registered_again_syncs_again(self):
+        w = World()
+        w.add(hours=1)
+        w.tables.delete("Rooms", TENANT, ROOM)
+        w.hint("catchup")
+        w.register(ROOM)
+        w.hint("initial")
+        assert set(w.rows()) == w.truth() and w.state()["active"] is True
+
+
 class TestFailures:
     def test_throttling_backs_off_then_the_followup_syncs(self):
         w = World()
@@ -185,6 +216,7 @@ class TestFailures:
         w = World()
         other = "room-b@contoso.com"
         w.graph.add_room(TENANT, other)
+        w.register(other)
         w.graph.add_event(TENANT, other, start=w.clock.now(), end=w.clock.now() + timedelta(hours=1))
         w.graph.deny(TENANT, ROOM)
         assert w.hint("initial").status == "failed"

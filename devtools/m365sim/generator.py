@@ -1,0 +1,366 @@
+"""A realistic office, deterministic per seed: buildings, floors, rooms, people, a year of bookings and sensors.
+
+``generate(world, seed=1, rooms=20)`` builds a consented tenant whose rooms are in an RBAC scope (a mail-enabled
+security group), except a few deliberately misconfigured ones, labelled in ``tenant.labels`` and in the truth:
+``outside_scope`` (not in the group), ``no_mailbox`` (a place without a mailbox → 404 ErrorInvalidUser),
+``not_exchange_enabled`` (→ 404 MailboxNotEnabledForRESTAPI), ``user_mailbox`` (a user mailbox listed as a room).
+
+Bookings: per room a popularity; weekly series, then singles in free slots (08:00-18:00 room time); sizes vs
+capacity, lead times (about a fifth ad hoc, under 15 minutes; the rest hours to weeks ahead), cancellations,
+private and online meetings. Sensors (past days only): attended meetings → presence; no-shows → none; ad-hoc
+meet-ups → presence without a booking. Bulk generation is an import, not a mutation: it writes no change log.
+Everything uses one ``random.Random`` per seed and stable iteration orders, so the same seed (and anchor) gives
+the same world, ids included.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from .calendar import Attendee, Meeting, Override
+from .organizer import add_copy
+from .world import Group, Mailbox, Place, RoleAssignment, RoomList, Scope, Tenant, User, World
+
+BUILDINGS = [
+    ("Amstel", "NL", "Amsterdam", "Europe/Amsterdam"),
+    ("Zuidas", "NL", "Amsterdam", "Europe/Amsterdam"),
+    ("Spree", "DE", "Berlin", "Europe/Berlin"),
+    ("Maas", "NL", "Rotterdam", "Europe/Amsterdam"),
+    ("Thames", "GB", "London", "Europe/London"),
+]
+ROOM_NAMES = [
+    "Tulip",
+    "Rose",
+    "Iris",
+    "Lily",
+    "Daisy",
+    "Orchid",
+    "Lotus",
+    "Aster",
+    "Dahlia",
+    "Violet",
+    "Poppy",
+    "Heather",
+    "Jasmine",
+    "Magnolia",
+    "Peony",
+    "Sage",
+    "Willow",
+    "Maple",
+    "Cedar",
+    "Birch",
+]
+FIRST = [
+    "Ann",
+    "Bram",
+    "Chen",
+    "Dirk",
+    "Eva",
+    "Farah",
+    "Gijs",
+    "Hana",
+    "Ivo",
+    "Julia",
+    "Koen",
+    "Lena",
+    "Milan",
+    "Noor",
+    "Omar",
+    "Pia",
+    "Quinn",
+    "Rosa",
+    "Sem",
+    "Tess",
+    "Umar",
+    "Vera",
+    "Wout",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "Jansen",
+    "de Vries",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "Mulder",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "Dekker",
+    "Brouwer",
+    "Kok",
+    "Willems",
+]
+DEPARTMENTS = ["Sales", "Engineering", "Finance", "HR", "Marketing", "Legal", "Operations", "Support"]
+CAPACITIES = [2, 4, 4, 6, 6, 6, 8, 8, 10, 12, 14, 16, 20]
+DURATIONS = [30, 30, 30, 45, 60, 60, 60, 90, 120]
+
+
+def bootstrap(world: World, rooms: int = 0, seed: int = 1) -> Tenant:
+    """The world an emulator starts with: a generated office, or one empty tenant with an admin and a user."""
+    if rooms:
+        return generate(world, seed=seed, rooms=rooms)
+    t = world.add_tenant("contoso.onmicrosoft.com", "Contoso")
+    for upn, name, admin in (
+        ("admin@contoso.onmicrosoft.com", "Ada Admin", True),
+        ("user@contoso.onmicrosoft.com", "Uri User", False),
+    ):
+        u = User(world.guid(), upn, name, "IT", admin, ["RoomCal.Admin"] if admin else [])
+        t.users[u.id] = u
+    return t
+
+
+def _guid(rng: random.Random) -> str:
+    import uuid
+
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def generate(
+    world: World,
+    seed: int = 1,
+    rooms: int = 20,
+    days_back: int = 182,
+    days_ahead: int = 182,
+    anchor: str | date | None = None,
+    tenant_id: str | None = None,
+) -> Tenant:
+    rng = random.Random(f"m365sim-generator-{seed}")
+    saved_ids, world.ids = world.ids, random.Random(f"m365sim-generator-ids-{seed}")
+    try:
+        with world.lock:
+            return _generate(world, rng, seed, rooms, days_back, days_ahead, anchor, tenant_id)
+    finally:
+        world.ids = saved_ids
+
+
+def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_id) -> Tenant:
+    anchor_day = date.fromisoformat(anchor) if isinstance(anchor, str) else (anchor or world.clock.now().date())
+    anchor_dt = datetime.combine(anchor_day, time(), tzinfo=UTC)
+    domain = f"office{seed}.onmicrosoft.com"
+    if world.tenant(domain):
+        domain = f"office{seed}-{len(world.tenants)}.onmicrosoft.com"
+    t = world.add_tenant(domain, f"Office {seed}", tenant_id or _guid(rng))
+    t.consented, t.grants = True, {"Place.Read.All"}
+    # people
+    users = []
+    for i in range(max(20, min(2000, n_rooms * 6))):
+        f, last = FIRST[rng.randrange(len(FIRST))], LAST[rng.randrange(len(LAST))]
+        upn = f"{f.lower()}.{last.lower().replace(' ', '')}{i}@{domain}"
+        users.append(User(_guid(rng), upn, f"{f} {last}", DEPARTMENTS[rng.randrange(len(DEPARTMENTS))]))
+    users[0].upn, users[0].name, users[0].is_admin, users[0].app_roles = (
+        f"admin@{domain}",
+        "Ada Admin",
+        True,
+        ["RoomCal.Admin"],
+    )
+    for u in users:
+        t.users[u.id] = u
+    people = [Attendee(u.upn, u.name) for u in users]
+    # buildings, rooms, lists, the RBAC group and scope
+    group = Group(_guid(rng), f"roomcal-rooms@{domain}", "RoomCal rooms")
+    t.groups[group.email.lower()] = group
+    t.scopes["RoomCal Rooms"] = Scope("RoomCal Rooms", member_of_group=group.email)
+    t.role_assignments.append(
+        RoleAssignment(
+            _guid(rng),
+            "Application Calendars.ReadWrite",
+            "RoomCal Rooms",
+            world.app.client_id,
+            anchor_dt - timedelta(days=days_back + 1),
+        )
+    )
+    n_buildings = max(1, min(len(BUILDINGS), (n_rooms + 39) // 40))
+    misconfig = (
+        ["outside_scope", "no_mailbox", "not_exchange_enabled", "user_mailbox", "outside_scope"] if n_rooms >= 8 else []
+    )
+    misconfig = misconfig[: max(0, n_rooms // 4)]
+    room_tz: dict[str, str] = {}
+    for i in range(n_rooms):
+        b_name, country, city, tz = BUILDINGS[i % n_buildings]
+        floor = (i // n_buildings) % 6
+        email = f"room-{b_name.lower()}-{floor}-{i:03d}@{domain}"
+        label = misconfig[i] if i < len(misconfig) else None
+        cap = CAPACITIES[rng.randrange(len(CAPACITIES))]
+        p = Place(
+            _guid(rng),
+            email,
+            f"{b_name} {floor}.{i:03d} {ROOM_NAMES[i % len(ROOM_NAMES)]}",
+            cap,
+            b_name,
+            floor,
+            f"{floor}",
+            "standard",
+            rng.random() < 0.7,
+            ["screen"] if cap >= 6 else [],
+            city,
+            country,
+        )
+        t.places[email.lower()] = p
+        rl_email = f"{b_name.lower()}-rooms@{domain}"
+        t.room_lists.setdefault(rl_email, RoomList(_guid(rng), rl_email, f"{b_name} rooms")).rooms.append(email.lower())
+        if label:
+            t.labels[email.lower()] = label
+        if label == "no_mailbox":
+            continue
+        kind = "user" if label == "user_mailbox" else "room"
+        t.mailboxes[email.lower()] = Mailbox(
+            _guid(rng), email, p.name, kind, country, label != "not_exchange_enabled", tz
+        )
+        room_tz[email.lower()] = tz
+        if label != "outside_scope":
+            group.members.add(email.lower())
+    _bookings(world, t, rng, people, room_tz, anchor_dt, days_back, days_ahead)
+    return t
+
+
+def _lead(rng: random.Random) -> timedelta:
+    if rng.random() < 0.2:
+        return timedelta(minutes=rng.uniform(0, 14.5))
+    return timedelta(hours=min(24 * 42, rng.lognormvariate(3.0, 1.3)))
+
+
+def _bookings(world, t, rng, people, room_tz, anchor_dt, days_back, days_ahead) -> None:
+    first_day, last_day = (
+        (anchor_dt - timedelta(days=days_back)).date(),
+        (anchor_dt + timedelta(days=days_ahead)).date(),
+    )
+    days = [first_day + timedelta(days=k) for k in range((last_day - first_day).days + 1)]
+    workdays = [d for d in days if d.weekday() < 5]
+    for email in sorted(room_tz):
+        _room_bookings(world, t, rng, people, email, room_tz[email], anchor_dt, workdays)
+
+
+def _room_bookings(world, t, rng, people, email, tz_name, anchor_dt, workdays) -> None:
+    place, zone = t.places[email], ZoneInfo(tz_name)
+    room_att = Attendee(place.email, place.name, "resource")
+    popularity = rng.uniform(0.1, 0.75)
+    busy: dict[date, list[tuple[int, int]]] = {}
+    presence: list[tuple[datetime, datetime, int]] = []
+
+    def book(day: date, start_min: int, dur: int) -> bool:
+        slots = busy.setdefault(day, [])
+        if any(s < start_min + dur and start_min < e for s, e in slots):
+            return False
+        slots.append((start_min, start_min + dur))
+        return True
+
+    def attendees(cap: int) -> list[Attendee]:
+        size = max(1, min(cap + 2, round(cap * rng.uniform(0.15, 1.0))))
+        picks = rng.sample(range(len(people)), min(size, len(people)))
+        return [people[i] for i in picks]
+
+    def add(start_local: datetime, dur: int, recurrence=None, n_occ: int = 1):
+        group = attendees(place.capacity or 4)
+        org = group[0]
+        start_utc = start_local.replace(tzinfo=zone).astimezone(UTC)
+        created = min(start_utc - _lead(rng), anchor_dt - timedelta(minutes=rng.randint(1, 600)))
+        online = rng.random() < 0.4
+        # a bulk import: build the meeting directly (no parsing, no change records) and give the room its copy
+        m = Meeting(
+            id=_guid(world.ids),
+            tenant_id=t.id,
+            organizer=org,
+            attendees=[*group, room_att],
+            start=start_local,
+            end=start_local + timedelta(minutes=dur),
+            tz=tz_name,
+            created=created,
+            modified=created,
+            stamp=world.next_stamp(),
+            recurrence=recurrence,
+            sensitivity="private" if rng.random() < 0.08 else "normal",
+            online=online,
+            online_provider="skypeForBusiness" if online and rng.random() < 0.1 else "teamsForBusiness",
+        )
+        t.meetings[m.id] = m
+        add_copy(world, t, m, email)
+        if recurrence is None and rng.random() < 0.05:
+            m.cancelled = True
+        return m, len(group)
+
+    # weekly series: a few per room, 8-26 occurrences each
+    for _ in range(int(popularity * 4)):
+        d0 = workdays[rng.randrange(len(workdays))]
+        start_min, dur, count = (
+            rng.randrange(16, 34) * 30,
+            DURATIONS[rng.randrange(len(DURATIONS))],
+            rng.randint(8, 26),
+        )
+        dates = [d0 + timedelta(weeks=k) for k in range(count)]
+        if any(not book(d, start_min, dur) for d in dates):
+            continue
+        recurrence = {
+            "pattern": {
+                "type": "weekly",
+                "interval": 1,
+                "daysOfWeek": [d0.strftime("%A").lower()],
+                "firstDayOfWeek": "sunday",
+            },
+            "range": {
+                "type": "numbered",
+                "startDate": d0.isoformat(),
+                "numberOfOccurrences": count,
+                "recurrenceTimeZone": tz_name,
+            },
+        }
+        start_local = datetime.combine(d0, time()) + timedelta(minutes=start_min)
+        m, size = add(start_local, dur, recurrence)
+        for d in dates:
+            key = d.isoformat()
+            r = rng.random()
+            if r < 0.04:
+                m.overrides[key] = Override(removed=True, cancelled=True, stamp=m.stamp, modified=m.created)
+            elif r < 0.07:
+                moved = datetime.combine(d, time()) + timedelta(minutes=start_min + 30)
+                m.overrides[key] = Override(
+                    start=moved, end=moved + timedelta(minutes=dur), stamp=m.stamp, modified=m.created
+                )
+            elif r < 0.09:
+                m.overrides[key] = Override(cancelled=True, stamp=m.stamp, modified=m.created)
+            else:
+                _presence(
+                    rng,
+                    presence,
+                    datetime.combine(d, time()) + timedelta(minutes=start_min),
+                    dur,
+                    size,
+                    zone,
+                    anchor_dt,
+                )
+    # singles in free slots
+    for d in workdays:
+        minute = 8 * 60
+        while minute < 18 * 60 - 30:
+            if rng.random() < popularity * 0.35:
+                dur = DURATIONS[rng.randrange(len(DURATIONS))]
+                if minute + dur <= 18 * 60 and book(d, minute, dur):
+                    start_local = datetime.combine(d, time()) + timedelta(minutes=minute)
+                    m, size = add(start_local, dur)
+                    if not m.cancelled:
+                        _presence(rng, presence, start_local, dur, size, zone, anchor_dt)
+                    minute += dur
+                    continue
+            elif rng.random() < 0.03:  # an ad-hoc meet-up: people, no booking
+                dur = rng.choice([15, 20, 30, 45])
+                if book(d, minute, dur):
+                    s = (datetime.combine(d, time()) + timedelta(minutes=minute)).replace(tzinfo=zone).astimezone(UTC)
+                    if s < anchor_dt:
+                        presence.append((s, s + timedelta(minutes=dur), rng.randint(1, 4)))
+            minute += 30
+    t.occupancy[email] = sorted(presence)
+
+
+def _presence(rng, out, start_local: datetime, dur: int, size: int, zone, anchor_dt) -> None:
+    """Attended (about 85%): presence from a few minutes after start to near the end. Else a no-show."""
+    s = start_local.replace(tzinfo=zone).astimezone(UTC)
+    if s >= anchor_dt or rng.random() < 0.15:
+        return
+    begin = s + timedelta(minutes=rng.randint(0, 8))
+    end = s + timedelta(minutes=max(10, dur - rng.randint(0, 10)))
+    out.append((begin, end, max(1, round(size * rng.uniform(0.5, 1.0)))))

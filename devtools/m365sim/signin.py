@@ -1,0 +1,130 @@
+"""Admin sign-in: the authorization-code flow (``/{tenant}/oauth2/v2.0/authorize`` + token
+``grant_type=authorization_code``) issuing RS256 ID tokens with ``tid``, ``oid``, ``preferred_username``, ``roles``
+(app roles such as ``RoomCal.Admin``) and ``aud`` = the client id. Codes are one-time and live 10 minutes.
+A tenant's ``auto_signin`` (control API) skips the page, like an existing browser session would."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from .graph_errors import entra_error
+from .pages import error_page, redirect, user_form
+
+CODE_TTL_S = 600
+
+
+def rules() -> list[Rule]:
+    return [Rule("/<tenant>/oauth2/v2.0/authorize", endpoint=authorize, methods=["GET", "POST"])]
+
+
+def authorize(sim, request: Request, tenant: str) -> Response:
+    p = request.values
+    app = sim.world.app
+    cid, redirect_uri, state, nonce = p.get("client_id"), p.get("redirect_uri"), p.get("state"), p.get("nonce")
+    if cid != app.client_id:
+        return error_page(700016, f"Application with identifier '{cid}' was not found in the directory.")
+    if not redirect_uri or redirect_uri not in app.redirect_uris:
+        return error_page(
+            50011,
+            f"The redirect URI '{redirect_uri}' specified in the request does not match the "
+            f"redirect URIs configured for the application '{cid}'.",
+        )
+    if p.get("response_type") != "code":
+        return redirect(
+            redirect_uri,
+            {
+                "error": "unsupported_response_type",
+                "error_description": "AADSTS700054: response_type must be 'code' here.",
+                "state": state,
+            },
+        )
+    with sim.world.lock:
+        if tenant.lower() in ("common", "organizations"):
+            tenants = sorted(sim.world.tenants.values(), key=lambda t: t.domain)
+        else:
+            t = sim.world.tenant(tenant)
+            if t is None:
+                return error_page(90002, f"Tenant '{tenant}' not found.")
+            tenants = [t]
+        if request.method == "GET":
+            auto = next((t for t in tenants if t.auto_signin), None)
+            if auto is None:
+                users = [
+                    (u.upn, f"{u.name} <{u.upn}>")
+                    for t in tenants
+                    for u in sorted(t.users.values(), key=lambda u: u.upn)
+                ]
+                hidden = {
+                    k: p.get(k) for k in ("client_id", "redirect_uri", "state", "nonce", "scope", "response_type")
+                }
+                return user_form(f"Sign in to {app.display_name}", request.path, hidden, users, "Sign in")
+            upn = auto.auto_signin
+        elif p.get("action") != "accept":
+            return redirect(
+                redirect_uri,
+                {
+                    "error": "access_denied",
+                    "error_description": "AADSTS50126: the user canceled the sign-in.",
+                    "state": state,
+                },
+            )
+        else:
+            upn = p.get("login_hint", "")
+        for t in tenants:
+            user = t.user(upn)
+            if user:
+                code = secrets.token_urlsafe(32)
+                sim.auth_codes[code] = {
+                    "tid": t.id,
+                    "oid": user.id,
+                    "nonce": nonce,
+                    "redirect_uri": redirect_uri,
+                    "at": time.monotonic(),
+                }
+                return redirect(redirect_uri, {"code": code, "state": state, "session_state": secrets.token_hex(8)})
+    return error_page(50034, f"The user account {upn} does not exist in the directory.")
+
+
+def redeem_code(sim, request: Request, tenant: str) -> Response:
+    from .entra import authenticate_client
+
+    form = request.form
+    grant = sim.auth_codes.pop(form.get("code", ""), None)
+    if grant is None or time.monotonic() - grant["at"] > CODE_TTL_S:
+        return entra_error(
+            "invalid_grant",
+            70008,
+            "The provided authorization code or refresh token has expired due "
+            "to inactivity. Send a new interactive authorization request for this user and resource.",
+        )
+    if form.get("redirect_uri") != grant["redirect_uri"]:
+        return entra_error(
+            "invalid_grant", 50148, "The redirect_uri does not match the one used in the authorize request."
+        )
+    with sim.world.lock:
+        t = sim.world.tenants[grant["tid"]]
+        user = t.users[grant["oid"]]
+    if form.get("client_id", sim.world.app.client_id) != sim.world.app.client_id:
+        return entra_error("unauthorized_client", 700016, "Application was not found in the directory.")
+    bad = authenticate_client(sim, request, t)
+    if bad is not None:
+        return bad
+    id_token = sim.tokens.id_token(t.id, user, grant["nonce"])
+    body = {
+        "token_type": "Bearer",
+        "scope": "openid profile email",
+        "expires_in": 3599,
+        "ext_expires_in": 3599,
+        "id_token": id_token,
+        "access_token": sim.tokens.delegated_token(t.id, user),
+    }
+    return Response(
+        json.dumps(body),
+        content_type="application/json; charset=utf-8",
+        headers={"Cache-Control": "no-store, no-cache"},
+    )

@@ -1,0 +1,82 @@
+"""Tenant onboarding over HTTP: start admin consent, Microsoft's redirect back, the RBAC script."""
+
+import azure.functions as func
+from pydantic import BaseModel, Field
+
+from functions.http import actor_of, handles_errors, json_response, parse_json, parse_query
+from shared import bootstrap
+from shared.models import TenantSettingsUpdate
+from shared.services import audit, onboarding, tenants
+from shared.services.consent import CallbackParams
+from shared.services.consent_page import PAGE_HEADERS, render
+from shared.services.rbac_script import RbacScriptRequest
+
+bp = func.Blueprint()
+
+
+class AuditQuery(BaseModel):
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+@bp.route(route="tenants", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def start_onboarding(req: func.HttpRequest) -> func.HttpResponse:
+    body = parse_json(req, onboarding.StartOnboarding) if req.get_body() else onboarding.StartOnboarding()
+    return json_response(onboarding.start(bootstrap.get_services(), body, actor=actor_of(req)), 201)
+
+
+@bp.route(route="consent/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@handles_errors
+def consent_callback(req: func.HttpRequest) -> func.HttpResponse:
+    params = CallbackParams.model_validate({k: v[:2000] for k, v in req.params.items()})
+    outcome = onboarding.finish_consent(bootstrap.get_services(), params)
+    return func.HttpResponse(render(outcome), status_code=200 if outcome.ok else 400, mimetype="text/html",
+                             charset="utf-8", headers=PAGE_HEADERS)
+
+
+@bp.route(route="tenants/{tenant_id}/rbac-script", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def rbac_script(req: func.HttpRequest) -> func.HttpResponse:
+    request = parse_query(req, RbacScriptRequest)
+    name, text = onboarding.rbac_script_for(bootstrap.get_services(), req.route_params["tenant_id"], request)
+    # UTF-8 with a BOM: Windows PowerShell 5.1 reads BOM-less scripts as ANSI and would mangle names.
+    return func.HttpResponse(text.encode("utf-8-sig"), status_code=200, mimetype="text/plain", charset="utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route(route="tenants/{tenant_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def tenant_overview(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(onboarding.tenant_overview(bootstrap.get_services(), req.route_params["tenant_id"]))
+
+
+@bp.route(route="tenants/{tenant_id}/settings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def tenant_settings_get(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(tenants.get_settings(bootstrap.get_services().tables, req.route_params["tenant_id"]))
+
+
+@bp.route(route="tenants/{tenant_id}/settings", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def tenant_settings_update(req: func.HttpRequest) -> func.HttpResponse:
+    change = parse_json(req, TenantSettingsUpdate)
+    s = bootstrap.get_services()
+    return json_response(tenants.update_settings(s.tables, s.clock, req.route_params["tenant_id"], change,
+                                                 actor=actor_of(req)))
+
+
+@bp.route(route="tenants/{tenant_id}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def offboard_tenant(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(onboarding.offboard(bootstrap.get_services(), req.route_params["tenant_id"],
+                                             actor=actor_of(req)))
+
+
+@bp.route(route="tenants/{tenant_id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def tenant_audit(req: func.HttpRequest) -> func.HttpResponse:
+    query = parse_query(req, AuditQuery)
+    tid = tenants.check_tenant_id(req.route_params["tenant_id"])
+    return json_response({"tenant_id": tid, "entries": audit.list_entries(bootstrap.get_services().tables,
+                                                                          tenant_id=tid, limit=query.limit)})

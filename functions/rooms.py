@@ -1,0 +1,100 @@
+"""The room registry, 'Continue setup' (verification) and 'Synchronize room calendars' over HTTP,
+plus the room-verify queue trigger and the timer that re-checks RBAC-denied rooms."""
+
+import azure.functions as func
+
+from functions.http import actor_of, handles_errors, json_response, parse_json
+from shared import bootstrap
+from shared.errors import InvalidInput
+from shared.services import onboarding, rooms, verification
+from shared.services.room_import import RoomUpdate
+
+bp = func.Blueprint()
+_MAX_BODY = 2 * 1024 * 1024
+
+
+@bp.route(route="tenants/{tenant_id}/rooms", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def list_rooms(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(rooms.listing(bootstrap.get_services().tables, req.route_params["tenant_id"]))
+
+
+@bp.route(route="tenants/{tenant_id}/rooms", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def register_rooms(req: func.HttpRequest) -> func.HttpResponse:
+    payload, csv_text = _rooms_body(req)
+    result = onboarding.register_rooms(bootstrap.get_services(), req.route_params["tenant_id"], payload,
+                                       csv_text=csv_text, actor=actor_of(req))
+    return json_response(result, 201 if result["added"] else 200)
+
+
+def _rooms_body(req: func.HttpRequest):
+    body = req.get_body()
+    if len(body) > _MAX_BODY:
+        raise InvalidInput("request body is larger than 2 MiB", fix="split the import into several requests")
+    if (req.headers.get("content-type") or "").lower().startswith("text/csv"):
+        try:
+            return None, body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("CSV must be UTF-8 encoded", fix="save the file as 'CSV UTF-8'") from None
+    try:
+        return req.get_json(), None
+    except ValueError:
+        raise InvalidInput("request body is not valid JSON",
+                           fix='send {"rooms": [{"email": ...}]}, or CSV with Content-Type: text/csv') from None
+
+
+@bp.route(route="tenants/{tenant_id}/rooms/import", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def import_rooms(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(onboarding.import_rooms(bootstrap.get_services(), req.route_params["tenant_id"],
+                                                 actor=actor_of(req)))
+
+
+@bp.route(route="tenants/{tenant_id}/rooms/{email}", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def update_room(req: func.HttpRequest) -> func.HttpResponse:
+    change = parse_json(req, RoomUpdate)
+    s = bootstrap.get_services()
+    return json_response(rooms.update(s.tables, s.clock, req.route_params["tenant_id"], req.route_params["email"],
+                                      change, actor=actor_of(req)))
+
+
+@bp.route(route="tenants/{tenant_id}/rooms/{email}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def remove_room(req: func.HttpRequest) -> func.HttpResponse:
+    s = bootstrap.get_services()
+    return json_response(rooms.remove(s.tables, s.clock, s.graph, req.route_params["tenant_id"],
+                                      req.route_params["email"], actor=actor_of(req)))
+
+
+@bp.route(route="tenants/{tenant_id}/verify", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def start_verification(req: func.HttpRequest) -> func.HttpResponse:
+    tid = req.route_params["tenant_id"]
+    body = onboarding.verify(bootstrap.get_services(), tid, actor=actor_of(req))
+    return json_response(body, 202, {"Location": f"/api/tenants/{body['tenant_id']}/verify"})
+
+
+@bp.route(route="tenants/{tenant_id}/verify", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def verification_progress(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(verification.progress(bootstrap.get_services().tables, req.route_params["tenant_id"]))
+
+
+@bp.route(route="tenants/{tenant_id}/sync", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def start_sync(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(onboarding.synchronise(bootstrap.get_services(), req.route_params["tenant_id"],
+                                                actor=actor_of(req)))
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=verification.QUEUE, connection="AzureWebJobsStorage")
+def verify_room(msg: func.QueueMessage) -> None:
+    onboarding.verify_room_message(bootstrap.get_services(), msg.get_json())
+
+
+@bp.timer_trigger(arg_name="timer", schedule="0 */15 * * * *", run_on_startup=False, use_monitor=True)
+def recheck_denied_rooms(timer: func.TimerRequest) -> None:
+    s = bootstrap.get_services()
+    verification.recheck_denied(s.tables, s.queues, s.clock)

@@ -1,0 +1,106 @@
+"""One live check of one room against Microsoft Graph, and the words for each outcome.
+
+Read access: the first page of a one-day calendarView (events are dropped unread, never
+logged). Write access (only when no-show release is on): declining an event id that
+cannot exist. Exchange checks the caller's rights on the mailbox before it looks for the
+item, so "item not found" proves write access and "access denied" means read-only, without
+changing anything in the calendar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.errors import InvalidInput, MailboxAccessDenied, MailboxNotFound, NotFound, RoomCalError, Throttled
+
+PROBE_EVENT_ID = "AAMkAGRvb21DYWwtd3JpdGUtcHJvYmUtbm90LWFuLWV2ZW50AAA="
+RBAC_DELAY_NOTE = ("Exchange caches RBAC changes for 30 minutes to 2 hours: rooms denied now may turn ready "
+                   "later; RoomCal re-checks them every 15 minutes for 3 hours after the last change.")
+RECHECKED_CODES = {"outside_rbac_scope", "read_only_role", "throttled"}
+
+REASONS: dict[str, tuple[str, str, str]] = {
+    # code: (sync status, reason, fix)
+    "ready": ("synced", "verified: RoomCal can read this calendar{write}", ""),
+    "mailbox_not_found": (
+        "not_synced", "mailbox not found: Exchange Online has no mailbox Graph can read at this address",
+        "check the room's primary SMTP address (and that the mailbox is in Exchange Online, not on-premises), "
+        "then correct or remove the room in RoomCal"),
+    "outside_rbac_scope": (
+        "not_synced", "outside the RBAC scope: RoomCal's Exchange role assignment does not cover this mailbox",
+        "add the room to the management scope's mail-enabled security group (or set its CountryOrRegion), "
+        "or re-run the RBAC script; Exchange applies it within 30 minutes to 2 hours and RoomCal re-checks"),
+    "not_a_room_mailbox": (
+        "not_synced", "not a room mailbox: the address is not among the tenant's rooms in Microsoft Graph (/places)",
+        "convert it to a room mailbox (Set-Mailbox -Type Room), unhide it from the address lists if it is a "
+        "hidden room, or remove it from RoomCal"),
+    "read_only_role": (
+        "not_synced", "read-only role while no-show release is enabled: RoomCal cannot decline meetings here",
+        "assign 'Application Calendars.ReadWrite' (RBAC script with role=readwrite) or turn no-show release off"),
+    "throttled": ("pending", "throttled by Microsoft Graph: retry scheduled", "none needed; RoomCal retries"),
+    "consent_missing": (
+        "not_synced", "RoomCal has no admin consent in this tenant (revoked or never granted)",
+        "have a Microsoft admin grant consent again (POST /api/tenants), then 'Continue setup'"),
+    "unexpected_error": (
+        "not_synced", "unexpected error from Microsoft Graph ({code})",
+        "try 'Continue setup' again; if it persists, give Microsoft support the Graph request id"),
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    code: str
+    can_read: bool = False
+    can_write: bool | None = None
+    graph_code: str | None = None
+    request_id: str | None = None
+
+    def words(self) -> tuple[str, str, str]:
+        status, reason, fix = REASONS[self.code]
+        write = " and decline no-shows in it" if self.can_write else ""
+        return status, reason.format(write=write, code=self.graph_code or "no code"), fix
+
+
+def check_room(graph, tenant_id: str, email: str, *, now: datetime, want_write: bool,
+               listed_in_places: bool | None) -> CheckResult:
+    """Raises Throttled (the caller retries later) and ConsentMissing (a tenant-level problem)."""
+    try:
+        next(iter(graph.list_calendar_view(tenant_id, email, now, now + timedelta(days=1))), None)
+    except MailboxNotFound as exc:
+        return _failed("mailbox_not_found", exc)
+    except MailboxAccessDenied as exc:
+        # a non-room mailbox can never be inside a RoomMailbox-only scope: name the real cause
+        return _failed("not_a_room_mailbox" if listed_in_places is False else "outside_rbac_scope", exc)
+    except Throttled:
+        raise
+    except RoomCalError as exc:
+        if exc.code == "consent_missing":
+            raise
+        return _failed("unexpected_error", exc)
+    if listed_in_places is False:
+        return CheckResult("not_a_room_mailbox", can_read=True)
+    if not want_write:
+        return CheckResult("ready", can_read=True)
+    return _check_write(graph, tenant_id, email)
+
+
+def _check_write(graph, tenant_id: str, email: str) -> CheckResult:
+    try:
+        graph.decline_event(tenant_id, email, PROBE_EVENT_ID, "", send_response=False)
+    except MailboxAccessDenied as exc:
+        return _failed("read_only_role", exc, can_read=True)
+    except (NotFound, InvalidInput) as exc:
+        if isinstance(exc, MailboxNotFound):
+            return _failed("mailbox_not_found", exc)
+    except Throttled:
+        raise
+    except RoomCalError as exc:
+        if exc.code == "consent_missing":
+            raise
+        return _failed("unexpected_error", exc, can_read=True)
+    return CheckResult("ready", can_read=True, can_write=True)
+
+
+def _failed(code: str, exc: RoomCalError, *, can_read: bool = False) -> CheckResult:
+    return CheckResult(code, can_read=can_read, can_write=False if code == "read_only_role" else None,
+                       graph_code=exc.detail.get("code"), request_id=exc.detail.get("request_id"))

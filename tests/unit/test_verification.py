@@ -1,0 +1,177 @@
+"""'Continue setup': each room checked live, with the precise reason and the fix."""
+
+import pytest
+
+from shared.errors import ConsentMissing
+from shared.models import TenantSettingsUpdate
+from shared.services import rooms, tenants, verification
+from shared.services.room_checks import PROBE_EVENT_ID
+from tests.fakes import FakeGraph, FakeQueue, FakeTokenSource, FixedClock, InMemoryTables
+
+TID = "aaaaaaaa-bbbb-cccc-dddd-000000000001"
+OTHER = "aaaaaaaa-bbbb-cccc-dddd-000000000002"
+
+
+class ReadOnlyRoleGraph(FakeGraph):
+    """FakeGraph where some mailboxes are granted 'Application Calendars.Read' only."""
+
+    def __init__(self):
+        super().__init__()
+        self.read_only: set[tuple[str, str]] = set()
+
+    def decline_event(self, tenant, mailbox, event_id, comment, *, send_response=True):
+        if (tenant, mailbox.lower()) in self.read_only:
+            self.deny(tenant, mailbox)
+            try:
+                return super().decline_event(tenant, mailbox, event_id, comment, send_response=send_response)
+            finally:
+                self.denied.discard((tenant, mailbox.lower()))
+        return super().decline_event(tenant, mailbox, event_id, comment, send_response=send_response)
+
+
+class World:
+    def __init__(self):
+        self.tables, self.queues, self.clock = InMemoryTables(), FakeQueue(), FixedClock()
+        self.graph, self.tokens = ReadOnlyRoleGraph(), FakeTokenSource(consented={TID, OTHER})
+        for tid in (TID, OTHER):
+            tenants.mark_consented(self.tables, self.clock, tid)
+
+    def register(self, tid, *emails):
+        rooms.register(self.tables, self.clock, tid, actor="fm", rows=[{"email": e} for e in emails])
+
+    def start(self, tid=TID):
+        return verification.start(self.tables, self.queues, self.clock, self.tokens, self.graph, tid, actor="fm")
+
+    def drain(self):
+        handled = []
+        while self.queues.messages(verification.QUEUE):
+            pending = [p for q, p, _ in self.queues.sent if q == verification.QUEUE]
+            self.queues.sent = [s for s in self.queues.sent if s[0] != verification.QUEUE]
+            for message in pending:
+                handled.append(verification.verify_room(self.tables, self.queues, self.clock, self.graph, message))
+        return handled
+
+    def room(self, email, tid=TID):
+        return next(r for r in rooms.listing(self.tables, tid)["rooms"] if r["email"] == email)
+
+
+@pytest.fixture
+def world():
+    w = World()
+    g = w.graph
+    g.add_room(TID, "good@contoso.com")
+    g.add_room(TID, "denied@contoso.com")
+    g.deny(TID, "denied@contoso.com")
+    g.mailboxes[(TID, "person@contoso.com")] = {}  # a user mailbox: not in /places
+    g.add_room(TID, "readonly@contoso.com")
+    g.read_only.add((TID, "readonly@contoso.com"))
+    w.register(TID, "good@contoso.com", "denied@contoso.com", "person@contoso.com", "missing@contoso.com",
+               "readonly@contoso.com")
+    return w
+
+
+def test_each_room_ends_with_its_precise_reason(world):
+    result = world.start()
+    assert result["total"] == 5 and result["verified"] == 0 and "30 minutes to 2 hours" in result["note"]
+    world.drain()
+    codes = {r["email"]: (r["sync_status"], r["reason_code"]) for r in rooms.listing(world.tables, TID)["rooms"]}
+    assert codes == {
+        "good@contoso.com": ("synced", "ready"),
+        "denied@contoso.com": ("not_synced", "outside_rbac_scope"),
+        "person@contoso.com": ("not_synced", "not_a_room_mailbox"),
+        "missing@contoso.com": ("not_synced", "mailbox_not_found"),
+        "readonly@contoso.com": ("synced", "ready"),  # release is off: read is enough
+    }
+    assert "security group" in world.room("denied@contoso.com")["fix"]
+    assert world.room("missing@contoso.com")["graph_request_id"]
+    progress = verification.progress(world.tables, TID)
+    assert (progress["verified"], progress["total"], progress["done"]) == (5, 5, True)
+
+
+def test_read_only_role_is_flagged_when_release_is_enabled_and_nothing_is_declined(world):
+    tenants.update_settings(world.tables, world.clock, TID, TenantSettingsUpdate(noshow_release=True), actor="fm")
+    world.start()
+    world.drain()
+    assert world.room("readonly@contoso.com")["reason_code"] == "read_only_role"
+    assert world.room("good@contoso.com")["can_write"] is True
+    assert all(event_id == PROBE_EVENT_ID for *_, event_id, _ in world.graph.declined) or not world.graph.declined
+
+
+def test_throttling_schedules_a_retry_after_retry_after(world):
+    world.graph.throttle(TID, "good@contoso.com", times=1, retry_after=42)
+    world.start()
+    first = [p for q, p, _ in world.queues.sent if q == verification.QUEUE]
+    world.queues.sent = []
+    for message in first:
+        verification.verify_room(world.tables, world.queues, world.clock, world.graph, message)
+    retry = [(p, d) for q, p, d in world.queues.sent if q == verification.QUEUE]
+    assert [(p["room"], p["attempt"], d) for p, d in retry] == [("good@contoso.com", 2, 42)]
+    assert world.room("good@contoso.com")["reason_code"] == "throttled"
+    assert not verification.progress(world.tables, TID)["done"]
+    world.drain()
+    assert world.room("good@contoso.com")["reason_code"] == "ready"
+
+
+def test_unexpected_errors_carry_graphs_request_id(world):
+    world.graph.fail(TID, "good@contoso.com", times=1)
+    world.start()
+    world.drain()
+    room = world.room("good@contoso.com")
+    assert room["reason_code"] == "unexpected_error" and room["graph_request_id"]
+    assert "ServiceUnavailable" in room["reason"]
+
+
+def test_tenant_wide_calendar_permission_is_flagged_loudly(world):
+    world.tokens.roles_by_tenant[TID] = {"Place.Read.All", "Calendars.ReadWrite"}
+    result = world.start()
+    assert result["warnings"] and "DANGER" in result["warnings"][0] and "revoke" in result["warnings"][0]
+
+
+def test_revoked_consent_flags_the_tenant(world):
+    world.tokens.revoke(TID)
+    with pytest.raises(ConsentMissing):
+        world.start()
+    assert "consent revoked" in tenants.load(world.tables, TID).reason
+
+
+def test_denied_rooms_are_rechecked_on_a_timer_for_three_hours(world):
+    world.start()
+    world.drain()
+    world.graph.denied.discard((TID, "denied@contoso.com"))  # Exchange's RBAC cache caught up
+    world.clock.advance(minutes=15)
+    assert verification.recheck_denied(world.tables, world.queues, world.clock) == 1
+    world.drain()
+    assert world.room("denied@contoso.com")["reason_code"] == "ready"
+    world.clock.advance(hours=3, minutes=1)
+    world.graph.deny(TID, "good@contoso.com")
+    assert verification.recheck_denied(world.tables, world.queues, world.clock) == 0
+
+
+def test_tenants_do_not_see_each_others_rooms(world):
+    world.graph.add_room(OTHER, "good@fabrikam.com")
+    world.register(OTHER, "good@fabrikam.com")
+    world.start(OTHER)
+    world.drain()
+    assert [r["email"] for r in rooms.listing(world.tables, OTHER)["rooms"]] == ["good@fabrikam.com"]
+    assert world.room("good@contoso.com")["reason_code"] is None  # TID never verified
+    assert verification.progress(world.tables, OTHER)["total"] == 1
+
+
+def test_a_room_removed_meanwhile_is_skipped(world):
+    world.start()
+    rooms.remove(world.tables, world.clock, world.graph, TID, "good@contoso.com", actor="fm")
+    results = world.drain()
+    assert None in results
+
+
+def test_verification_never_stores_or_logs_meeting_content(world, caplog):
+    from datetime import timedelta
+
+    now = world.clock.now()
+    world.graph.add_event(TID, "good@contoso.com", start=now + timedelta(hours=1), end=now + timedelta(hours=2),
+                          subject="Secret merger talks")
+    caplog.set_level("DEBUG")
+    world.start()
+    world.drain()
+    assert "Secret merger" not in caplog.text
+    assert "Secret merger" not in str(world.tables.rows) and "Secret merger" not in str(world.queues.sent)
