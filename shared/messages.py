@@ -5,7 +5,7 @@ subscription id), a reason and a time. No event content, no Graph resource id.
 
     room-changes              {"tenant", "room", "reason", "at", "attempt"?}
     subscription-maintenance  {"action": "renew"|"recreate", "tenant", "room",
-                               "subscription", "reason", "at"}
+                               "subscription", "reason", "at", "attempt"}
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ class SubscriptionMaintenance(_Message):
 
     action: Literal["renew", "recreate"]
     subscription: str = ""
+    attempt: int = Field(default=0, ge=0, le=1000)
 
     @field_validator("subscription")
     @classmethod

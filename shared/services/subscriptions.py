@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
-from shared.errors import Conflict, InvalidInput, NotFound, RoomCalError
+from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound, RoomCalError, Throttled
 from shared.log import log_event
 from shared.messages import (
     ROOM_CHANGES,
@@ -42,6 +42,7 @@ from shared.services.subscription_directory import PARTITION, TABLE, Subscriptio
 from shared.services.sync_lease import TABLE as ROOM_SYNC
 
 log = logging.getLogger("roomcal.subscriptions")
+_MAX_THROTTLED_ATTEMPTS = 20
 
 
 class SubscriptionManager:
@@ -61,10 +62,22 @@ class SubscriptionManager:
             task = SubscriptionMaintenance.model_validate(payload)
         except ValidationError:
             raise InvalidInput("subscription-maintenance message is invalid") from None
-        if task.action == "renew":
-            outcome = self.renew(task.tenant, task.room, task.subscription)
-        else:
-            outcome = self.recreate(task.tenant, task.room, replacing=task.subscription)
+        try:
+            if task.action == "renew":
+                outcome = self.renew(task.tenant, task.room, task.subscription)
+            else:
+                outcome = self.recreate(task.tenant, task.room, replacing=task.subscription)
+        except Throttled as exc:
+            if task.attempt >= _MAX_THROTTLED_ATTEMPTS:
+                raise
+            # Honour Retry-After on the queue instead of burning the host's dequeue count.
+            again = task.model_copy(update={"attempt": task.attempt + 1})
+            self._queues.send(SUBSCRIPTION_MAINTENANCE, again.to_payload(), delay_seconds=int(exc.retry_after) + 1)
+            outcome = "throttled"
+        except (AccessDenied, NotFound) as exc:  # retrying cannot help: say so on the room
+            sync_status.update(self._tables, task.tenant, task.room, subscription_error=exc.code,
+                               subscription_error_message=exc.message)
+            outcome = "failed"
         log_event(log, "subscription maintained", tenant=task.tenant, room=task.room, reason=task.reason,
                   status=outcome)
         return outcome
@@ -141,7 +154,7 @@ class SubscriptionManager:
             return known
         try:
             object_id = self._graph.get_user(tenant, room).get("id")
-        except RoomCalError:
+        except (AccessDenied, NotFound, InvalidInput):  # no directory read permission: address it by e-mail
             return room
         if not object_id:
             return room

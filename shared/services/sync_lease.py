@@ -93,10 +93,11 @@ class RoomSyncLeases:
     def acquire(self, change: RoomChange) -> Lease | str:
         for _ in range(_MAX_CONTENTION_RETRIES):
             row, now = self._load(change.tenant, change.room), self._clock.now()
+            hint_at = min(change.at, now)  # a hint from a fast clock must not keep a room dirty
             synced_through = parse_stamp(row.get("synced_through"))
-            if synced_through is not None and change.at <= synced_through:
+            if synced_through is not None and hint_at <= synced_through:
                 return "stale"
-            dirty = max(filter(None, (parse_stamp(row.get("dirty_at")), change.at)))
+            dirty = max(filter(None, (parse_stamp(row.get("dirty_at")), hint_at)))
             until = parse_stamp(row.get("lease_until"))
             try:
                 if row.get("lease_holder") and until is not None and until > now:

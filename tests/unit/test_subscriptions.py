@@ -105,6 +105,23 @@ class TestRenew:
         assert task["action"] == "recreate"
 
 
+class TestFailures:
+    def test_throttling_requeues_the_task_after_retry_after(self):
+        w = World()
+        w.graph.throttle(TENANT, ROOM, retry_after=40)
+        assert w.manager.handle({"action": "recreate", "tenant": TENANT, "room": ROOM, "reason": "initial",
+                                 "at": w.clock.now().isoformat()}) == "throttled"
+        [(queue, task, delay)] = w.queue.sent
+        assert queue == SUBSCRIPTION_MAINTENANCE and task["attempt"] == 1 and delay == 41
+
+    def test_a_mailbox_outside_the_rbac_scope_is_noted_on_the_room(self):
+        w = World()
+        w.graph.deny(TENANT, ROOM)
+        assert w.manager.handle({"action": "recreate", "tenant": TENANT, "room": ROOM, "reason": "initial",
+                                 "at": w.clock.now().isoformat()}) == "failed"
+        assert w.state()["subscription_error"] == "mailbox_access_denied"
+
+
 def test_a_malformed_maintenance_message_is_invalid_input():
     with pytest.raises(InvalidInput):
         World().manager.handle({"action": "explode"})

@@ -66,6 +66,13 @@ class TestOneWorker:
         assert row["lease_holder"] == "" and "synced_through" not in row and row["last_error"] == "RuntimeError"
         assert leases.run(_hint(clock.now() - timedelta(seconds=1)), lambda lease: None).status == "synced"
 
+    def test_a_hint_from_the_future_costs_one_round_not_a_loop(self, world):
+        """A hint stamped by a clock running ahead is treated as 'now'."""
+        leases, _, queue, clock = world
+        outcome = leases.run(_hint(clock.now() + timedelta(hours=1)), lambda lease: clock.advance(seconds=1))
+        assert (outcome.status, outcome.rounds) == ("synced", 1)
+        assert queue.sent == []
+
     def test_room_keys_never_hold_forbidden_characters(self):
         assert room_row_key("a#b/c?d\\e@x.com") == "a%23b%2Fc%3Fd%5Ce@x.com"
         assert room_row_key(ROOM) == ROOM
