@@ -87,7 +87,7 @@ class DeltaSync:
             if page.delta_link:
                 self._done(lease, totals, delta_link=page.delta_link)
             else:
-                self._leases.checkpoint(lease, round_pages=totals["pages"])
+                self._leases.checkpoint(lease, round_pages=totals["pages"], round_upserted=totals["upserted"])
 
     def _baseline(self, lease: Lease, settings: TenantSettings, *, reason: str = "", resume: Entity | None = None,
                   page_limit: int | None = -1) -> None:
@@ -110,7 +110,8 @@ class DeltaSync:
                 self._sweep(lease, generation, start, end)
                 self._done(lease, totals, delta_link=page.delta_link, baseline=(generation, start, end))
                 return
-            self._leases.checkpoint(lease, baseline_next_link=page.next_link, round_pages=totals["pages"])
+            self._leases.checkpoint(lease, baseline_next_link=page.next_link, round_pages=totals["pages"],
+                                    round_upserted=totals["upserted"], status="syncing")
             if limit is not None and totals["pages"] >= limit:
                 self._hand_over(lease)
                 return
