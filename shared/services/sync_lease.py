@@ -83,7 +83,10 @@ class RoomSyncLeases:
         except LeaseLost:
             return SyncOutcome("lost", lease.rounds)
         except Throttled as exc:
-            self.back_off(lease, exc.retry_after)
+            try:
+                self.back_off(lease, exc.retry_after)
+            except LeaseLost:
+                return SyncOutcome("lost", lease.rounds)
             return SyncOutcome("backing_off", lease.rounds)
         except BaseException as exc:
             self.release(lease, error=type(exc).__name__)
