@@ -49,7 +49,7 @@ def import_app_module(app: str, app_dir: Path):
         path = (app_dir / app).resolve()
         if not path.is_file():
             raise AppLoadError(f"app file {path} not found")
-        _on_path(path.parent)
+        _on_path(path.parent, front=False)  # after everything else: never shadow other modules
         unique = f"_devhost_app_{abs(hash(str(path)))}_{len(_FUNCTIONS_CACHE)}"
         spec = importlib.util.spec_from_file_location(unique, path)
         module = importlib.util.module_from_spec(spec)
@@ -66,9 +66,12 @@ def import_app_module(app: str, app_dir: Path):
         raise AppLoadError(f"importing module {app!r} from {app_dir} failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _on_path(directory: Path) -> None:
+def _on_path(directory: Path, front: bool = True) -> None:
     if str(directory) not in sys.path:
-        sys.path.insert(0, str(directory))
+        if front:
+            sys.path.insert(0, str(directory))
+        else:
+            sys.path.append(str(directory))
 
 
 def find_function_app(module) -> func.FunctionRegister:

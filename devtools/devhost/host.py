@@ -182,7 +182,7 @@ class DevHost:
                 methods = ",".join(s.trigger.get("methods") or ["ALL"])
                 rows.append((s.name, "http", f"{methods} {where}", s.trigger["authLevel"]))
             else:
-                rows.append((s.name, s.kind, where, "-"))
+                rows.append((s.name, s.kind, settings.resolve_setting_references(where), "-"))
         widths = [max(len(r[i]) for r in [("function", "trigger", "route/queue/schedule", "auth"), *rows])
                   for i in range(4)]
         lines = [("function", "trigger", "route/queue/schedule", "auth"), *rows]
