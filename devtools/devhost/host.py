@@ -20,7 +20,7 @@ from typing import TextIO
 
 from azure.functions.queue import QueueMessage
 
-from devtools.devhost import auth, settings
+from devtools.devhost import auth, report, settings
 from devtools.devhost.app_loader import AppLoadError, FunctionSpec, load_functions
 from devtools.devhost.host_json import HostJsonError, load_host_json
 from devtools.devhost.http_server import HttpFrontDoor
@@ -59,6 +59,7 @@ class DevHost:
         self.http: HttpFrontDoor | None = None
         self.invoker: Invoker | None = None
         self.started_at = 0.0
+        self.running = False
         self._saved_env: dict[str, str | None] = {}
 
     # -- environment ----------------------------------------------------------------------
@@ -127,6 +128,7 @@ class DevHost:
             listener.start()
         for timer in self.timers.values():
             timer.start()
+        self.running = True
         self._print_table(config.route_prefix)
 
     def _listener(self, spec: FunctionSpec, options) -> QueueListener:
@@ -174,23 +176,15 @@ class DevHost:
         threading.Thread(target=target, name=f"admin-{spec.name}", daemon=True).start()
 
     def _print_table(self, prefix: str) -> None:
-        rows = []
-        for s in self.specs:
-            where = s.describe()
-            if s.kind == "http":
-                where = "/" + "/".join(p for p in (prefix, where) if p)
-                methods = ",".join(s.trigger.get("methods") or ["ALL"])
-                rows.append((s.name, "http", f"{methods} {where}", s.trigger["authLevel"]))
-            else:
-                rows.append((s.name, s.kind, settings.resolve_setting_references(where), "-"))
-        widths = [max(len(r[i]) for r in [("function", "trigger", "route/queue/schedule", "auth"), *rows])
-                  for i in range(4)]
-        lines = [("function", "trigger", "route/queue/schedule", "auth"), *rows]
-        for row in lines:
-            print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=self.out)
+        for line in report.function_table(self.specs, prefix):
+            print(line, file=self.out)
         print(f"devhost ready on {self.base_url}", file=self.out, flush=True)
 
     def stop(self) -> str:
+        """Stop polling and timers, let in-flight work finish within the grace period; one-line summary."""
+        if not self.running:
+            return "devhost was not running"
+        self.running = False
         deadline = time.monotonic() + self.grace_seconds
         for listener in self.listeners:
             listener.stop_polling()
@@ -211,15 +205,8 @@ class DevHost:
         return summary
 
     def summary(self, unfinished: int) -> str:
-        ok = self.invoker.counts["ok"] if self.invoker else 0
-        failed = self.invoker.counts["failed"] if self.invoker else 0
-        outcomes: dict[str, int] = {}
-        for listener in self.listeners:
-            for outcome, n in listener.processor.counts.items():
-                outcomes[outcome.value] = outcomes.get(outcome.value, 0) + n
-        queue = ", ".join(f"{k} {v}" for k, v in outcomes.items() if v) or "none"
-        return (f"devhost stopped: {ok} invocations succeeded, {failed} failed; queue messages: {queue}; "
-                f"{unfinished} unfinished left to their visibility timeout")
+        return report.summary(self.invoker.counts if self.invoker else {},
+                              [listener.processor.counts for listener in self.listeners], unfinished)
 
     def _teardown(self) -> None:
         if self.http:

@@ -97,9 +97,13 @@ class HttpFrontDoor:
         body = request.get_data(cache=False)
         try:
             result = self.invoker.call(spec, to_http_request(request, found.params, body))
-            return to_response(result)
         except Exception:
-            return Response(status=500)  # the host answers 500 with no body; the log has the trace
+            return Response(status=500)  # the host answers 500 with no body; the invoker logged the trace
+        try:
+            return to_response(result)
+        except (TypeError, ValueError) as exc:
+            log.error("function %s: %s", spec.name, exc)
+            return Response(status=500)
 
     def admin(self, request: Request, path: str) -> Response:
         key = auth.presented_key(request.headers, request.args)

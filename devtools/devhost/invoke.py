@@ -66,12 +66,12 @@ class Invoker:
             else:
                 result = spec.user_function(**kwargs)
         except BaseException:
-            self.counts["failed"] += 1
+            self._count("failed")
             log.exception("Executed '%s' (Failed, id=%s, %.0f ms)", spec.name, invocation_id,
                           (time.monotonic() - started) * 1000)
             raise
         else:
-            self.counts["ok"] += 1
+            self._count("ok")
             log.info("Executed '%s' (Succeeded, id=%s, %.0f ms)", spec.name, invocation_id,
                      (time.monotonic() - started) * 1000)
         finally:
@@ -79,6 +79,10 @@ class Invoker:
             if self.after_invocation:
                 self.after_invocation(spec)
         return result
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.counts[key] += 1
 
     def close(self) -> None:
         with self._lock:

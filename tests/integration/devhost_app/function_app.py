@@ -74,7 +74,7 @@ def always_fails(msg: func.QueueMessage) -> None:
 
 @app.queue_trigger(arg_name="msg", queue_name="%DH_SLOW_QUEUE%", connection="AzureWebJobsStorage")
 def slow(msg: func.QueueMessage) -> None:
-    _record("slow", f"started-{msg.id}")
+    _record("slow", f"started-{msg.id}-{msg.dequeue_count}")
     time.sleep(float(os.environ.get("DH_SLOW_SECONDS", "2")))
     _record("slow", f"done-{msg.id}")
 
