@@ -60,33 +60,13 @@ class DevHost:
         self.invoker: Invoker | None = None
         self.started_at = 0.0
         self.running = False
-        self._saved_env: dict[str, str | None] = {}
-
-    # -- environment ----------------------------------------------------------------------
-    def _set_env(self, name: str, value: str) -> None:
-        self._saved_env.setdefault(name, os.environ.get(name))
-        os.environ[name] = value
-
-    def _restore_env(self) -> None:
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
+        self._env = settings.EnvironmentScope()
 
     def _load_settings(self) -> dict:
         local = settings.read_settings(settings.find_settings_file(self.app_dir, self.settings_path))
-        for name, value in self.env_overrides.items():
-            self._set_env(name, value)
-        if not os.environ.get("AZURE_FUNCTIONS_ENVIRONMENT"):
-            self._set_env("AZURE_FUNCTIONS_ENVIRONMENT", "Development")  # as Core Tools does
-        for name, value in local.values.items():
-            if os.environ.get(name):
-                log.info("Skipping '%s' from local settings as it's already defined in current environment "
-                         "variables.", name)
-            else:
-                self._set_env(name, value)
+        for name in settings.load_into_environment(local.values, self.env_overrides, self._env):
+            log.info("Skipping '%s' from local settings as it's already defined in current environment "
+                     "variables.", name)
         log.info("settings from %s", local.path)
         return local.host
 
@@ -213,7 +193,7 @@ class DevHost:
             self.http.stop()
         if self.invoker:
             self.invoker.close()
-        self._restore_env()
+        self._env.restore()
 
     def __enter__(self) -> DevHost:
         return self.start()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,16 +71,48 @@ def read_settings(path: Path) -> LocalSettings:
     return LocalSettings(Path(path), values, host if isinstance(host, dict) else {})
 
 
-def apply_settings(values: Mapping[str, str], environ: MutableMapping[str, str] | None = None) -> list[str]:
-    """Copy values into the environment unless already set there; return the skipped names."""
+def apply_settings(values: Mapping[str, str], environ: MutableMapping[str, str] | None = None,
+                   setter: Callable[[str, str], None] | None = None) -> list[str]:
+    """Copy values into the environment unless already set (non-empty) there; return the skipped names."""
     env = os.environ if environ is None else environ
+    put = setter or env.__setitem__
     skipped = []
     for name, value in values.items():
         if env.get(name):
             skipped.append(name)
         else:
-            env[name] = value
+            put(name, value)
     return skipped
+
+
+class EnvironmentScope:
+    """Sets os.environ variables and puts the previous values back on ``restore()`` (in-process hosts)."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def set(self, name: str, value: str) -> None:
+        self._saved.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
+    def restore(self) -> None:
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+
+
+def load_into_environment(values: Mapping[str, str], overrides: Mapping[str, str],
+                          scope: EnvironmentScope) -> list[str]:
+    """Overrides (in-process callers) first, AZURE_FUNCTIONS_ENVIRONMENT=Development unless set (as Core Tools
+    does), then the file's values where the environment has none; returns the names skipped."""
+    for name, value in overrides.items():
+        scope.set(name, value)
+    if not os.environ.get("AZURE_FUNCTIONS_ENVIRONMENT"):
+        scope.set("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
+    return apply_settings(values, os.environ, scope.set)
 
 
 def connection_setting_name(connection: str | None, environ: Mapping[str, str] | None = None) -> str:

@@ -147,21 +147,23 @@ def test_run_on_startup_fires_once_with_monitor_status(start_host, azurite):
 
 
 def test_past_due_after_downtime(start_host, azurite, tmp_path):
-    host, env = start_host(DH_TICK_SCHEDULE="0 0 * * * *")
+    host, env = start_host(DH_TICK_SCHEDULE="0 0 3 * * *")  # daily at 03:00 UTC, monitor on
     status_file = tmp_path / "state" / "timers" / host.host_id / "tick" / "status"
     first = wait_for(lambda: status_file.exists() and json.loads(status_file.read_text()))
+    assert first["Last"] == "0001-01-01T00:00:00"
     stop(host)
-    # the host was down for two hours: shift the recorded status back as if written then
-    shifted = {k: (datetime.fromisoformat(v) - timedelta(hours=2)).isoformat() if k != "Last" else v
-               for k, v in first.items()}
-    shifted["Last"] = (datetime.fromisoformat(shifted["Next"]) - timedelta(hours=1)).isoformat()
+    assert not rows(azurite.connection_string, env["DH_TABLE"], "tick")
+    # the host was down for two days: the recorded status is what it wrote back then
+    next_due = datetime.fromisoformat(first["Next"]) - timedelta(days=2)
+    shifted = {"Last": (next_due - timedelta(days=1)).isoformat(), "Next": next_due.isoformat(),
+               "LastUpdated": (next_due - timedelta(days=1)).isoformat()}
     status_file.write_text(json.dumps(shifted))
     start_host(**{k: env[k] for k in ("DH_TICK_SCHEDULE", "DH_TABLE")})
     (tick,) = wait_for(lambda: rows(azurite.connection_string, env["DH_TABLE"], "tick"))
     assert tick["past_due"] is True
     assert json.loads(tick["status"])["Next"] == shifted["Next"]
     after = wait_for(lambda: (s := json.loads(status_file.read_text()))["Last"] != shifted["Last"] and s)
-    assert datetime.fromisoformat(after["Next"]) > datetime.fromisoformat(shifted["Next"])
+    assert datetime.fromisoformat(after["Next"]) == datetime.fromisoformat(first["Next"])
 
 
 def test_admin_endpoint_runs_timer_and_queue_functions(start_host, azurite):

@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -68,3 +69,21 @@ def test_development_storage_means_azurite_defaults():
         storage_connection_string("Missing", {})
     with pytest.raises(SettingsError, match="identity"):
         storage_connection_string("", {"AzureWebJobsStorage__accountName": "acct"})
+
+
+def test_overrides_win_and_everything_is_restored(monkeypatch):
+    from devtools.devhost.settings import EnvironmentScope, load_into_environment
+
+    monkeypatch.setenv("DH_T_ENV", "env")
+    monkeypatch.delenv("DH_T_NEW", raising=False)
+    monkeypatch.delenv("AZURE_FUNCTIONS_ENVIRONMENT", raising=False)
+    scope = EnvironmentScope()
+    skipped = load_into_environment({"DH_T_ENV": "file", "DH_T_NEW": "file", "DH_T_OVR": "file"},
+                                    {"DH_T_OVR": "override"}, scope)
+    assert skipped == ["DH_T_ENV", "DH_T_OVR"]
+    assert (os.environ["DH_T_ENV"], os.environ["DH_T_NEW"], os.environ["DH_T_OVR"]) == ("env", "file", "override")
+    assert os.environ["AZURE_FUNCTIONS_ENVIRONMENT"] == "Development"
+    scope.restore()
+    assert os.environ["DH_T_ENV"] == "env"
+    assert "DH_T_NEW" not in os.environ and "DH_T_OVR" not in os.environ
+    assert "AZURE_FUNCTIONS_ENVIRONMENT" not in os.environ
