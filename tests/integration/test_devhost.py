@@ -210,3 +210,17 @@ def test_visibility_is_renewed_while_a_long_function_runs(start_host, azurite):
     time.sleep(0.5)
     assert sorted(r["RowKey"].split("-")[0] for r in rows(conn, env["DH_TABLE"], "slow")) == ["done", "started"]
     assert "delete 1" in stop(host)
+
+
+def test_message_already_over_the_limit_goes_to_poison_without_a_call(azurite, start_host):
+    conn = azurite.connection_string
+    env = names()
+    source = queue(conn, env["DH_FAIL_QUEUE"])
+    send_b64(source, "crashed a host before")
+    for _ in range(3):  # three earlier deliveries that never completed (host.json maxDequeueCount 3)
+        message = source.receive_message(visibility_timeout=30)
+        source.update_message(message, pop_receipt=message.pop_receipt, visibility_timeout=0)
+    start_host(**env)
+    (moved,) = wait_for(lambda: peek_all(queue(conn, env["DH_FAIL_QUEUE"] + "-poison", create=False)))
+    assert base64.b64decode(moved.content) == b"crashed a host before"
+    assert rows(conn, env["DH_TABLE"], "fail") == []  # the function was never called

@@ -69,3 +69,14 @@ def test_str_is_text_and_none_is_204():
     assert to_response(None).status_code == 204
     with pytest.raises(TypeError):
         to_response({"a": 1})
+
+
+def test_unsupported_trigger_types_are_refused():
+    app = func.FunctionApp()
+
+    @app.blob_trigger(arg_name="blob", path="c/{name}", connection="")
+    def on_blob(blob):
+        pass
+
+    with pytest.raises(AppLoadError, match=r"'on_blob'.*blobTrigger.*not supported"):
+        build_spec(only(app))
