@@ -44,8 +44,10 @@ class DevHost:
                  env_overrides: dict[str, str] | None = None, state_dir: str | Path | None = None,
                  grace_seconds: float = 30.0, receive_visibility: float = RECEIVE_VISIBILITY,
                  out: TextIO | None = None) -> None:
-        if app_dir is None:
-            app_dir = Path(app).resolve().parent if app.endswith(".py") else Path.cwd()
+        if app_dir is None and app.endswith(".py"):
+            app = str(Path(app).resolve())  # a file path is taken relative to the current directory
+            app_dir = Path(app).parent
+        app_dir = app_dir or Path.cwd()
         self.app, self.app_dir = app, Path(app_dir).resolve()
         self.settings_path = Path(settings_path) if settings_path else None
         self.host_json = Path(host_json) if host_json else self.app_dir / "host.json"
