@@ -74,8 +74,15 @@ def _on_path(directory: Path, front: bool = True) -> None:
             sys.path.append(str(directory))
 
 
-def find_function_app(module) -> func.FunctionRegister:
-    apps = [v for v in vars(module).values() if isinstance(v, func.FunctionRegister)]
+def _is_function_app(value) -> bool:
+    register = getattr(func, "FunctionRegister", None)  # azure-functions 1.x and 2.x export it; duck-type if not
+    if register is not None:
+        return isinstance(value, register)
+    return not isinstance(value, type) and callable(getattr(value, "get_functions", None))
+
+
+def find_function_app(module):
+    apps = [v for v in vars(module).values() if _is_function_app(v)]
     unique = list({id(a): a for a in apps}.values())
     if len(unique) != 1:
         raise AppLoadError(f"{module.__name__} must define exactly one FunctionApp at module level, "
@@ -83,7 +90,7 @@ def find_function_app(module) -> func.FunctionRegister:
     return unique[0]
 
 
-def get_functions_once(app: func.FunctionRegister) -> list:
+def get_functions_once(app) -> list:
     cached = _FUNCTIONS_CACHE.get(id(app))
     if cached is None or cached[0] is not app:
         cached = (app, app.get_functions())
