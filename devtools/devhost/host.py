@@ -22,10 +22,9 @@ from azure.functions.queue import QueueMessage
 
 from devtools.devhost import auth, report, settings
 from devtools.devhost.app_loader import AppLoadError, FunctionSpec, load_functions
-from devtools.devhost.host_json import HostJsonError, load_host_json
+from devtools.devhost.host_json import load_host_json
 from devtools.devhost.http_server import HttpFrontDoor
 from devtools.devhost.invoke import Invoker
-from devtools.devhost.ncrontab import CronError
 from devtools.devhost.queue_listener import RECEIVE_VISIBILITY, QueueListener
 from devtools.devhost.schedule_monitor import FileScheduleMonitor
 from devtools.devhost.timer_scheduler import TimerScheduler
@@ -76,7 +75,7 @@ class DevHost:
     def start(self) -> DevHost:
         try:
             self._start()
-        except (settings.SettingsError, HostJsonError, AppLoadError, CronError, OSError) as exc:
+        except (ValueError, AppLoadError, OSError) as exc:  # settings, host.json, route and schedule errors
             self._teardown()
             raise DevHostError(str(exc)) from exc
         except DevHostError:
