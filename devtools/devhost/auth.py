@@ -1,0 +1,90 @@
+"""authLevel decisions with the real host's key lookup order.
+
+The key comes from the ``x-functions-key`` header, else the ``code`` query parameter (the
+header wins even when wrong). A key is matched in this order: master key → admin level;
+host (default) key → function level; the called function's own key → function level.
+``anonymous`` needs no key, ``function`` accepts function level or above, ``admin`` only
+the master key. Keys come from the settings DEVHOST_MASTER_KEY, DEVHOST_FUNCTION_KEY and
+DEVHOST_FUNCTION_KEY__<functionname>.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+LEVELS = {"anonymous": 0, "function": 1, "admin": 2}
+MASTER_SETTING = "DEVHOST_MASTER_KEY"
+HOST_KEY_SETTING = "DEVHOST_FUNCTION_KEY"
+KEY_HEADER = "x-functions-key"
+KEY_QUERY = "code"
+
+
+@dataclass(frozen=True)
+class Keys:
+    master: str = ""
+    host: str = ""
+    per_function: Mapping[str, str] | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Keys:
+        env = os.environ if environ is None else environ
+        prefix = f"{HOST_KEY_SETTING}__"
+        per = {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
+        return cls(env.get(MASTER_SETTING, ""), env.get(HOST_KEY_SETTING, ""), per)
+
+
+def presented_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """Header first; only if the header is absent, the ``code`` query parameter."""
+    for name, value in headers.items():
+        if name.lower() == KEY_HEADER:
+            return value
+    return query.get(KEY_QUERY)
+
+
+def _same(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+def key_level(key: str | None, keys: Keys, function_name: str | None) -> str:
+    if not key:
+        return "anonymous"
+    if _same(key, keys.master):
+        return "admin"
+    if _same(key, keys.host):
+        return "function"
+    own = (keys.per_function or {}).get((function_name or "").lower(), "")
+    if _same(key, own):
+        return "function"
+    return "anonymous"
+
+
+def authorized(required: str, key: str | None, keys: Keys, function_name: str | None) -> bool:
+    required = required.lower()
+    if required not in LEVELS:
+        raise ValueError(f"unknown auth level {required!r}")
+    if required == "anonymous":
+        return True
+    return LEVELS[key_level(key, keys, function_name)] >= LEVELS[required]
+
+
+def unauthorized_body(required: str) -> dict:
+    which = "the master key (DEVHOST_MASTER_KEY)" if required == "admin" else "a function key (DEVHOST_FUNCTION_KEY)"
+    return {"error": "unauthorized",
+            "message": f"this endpoint needs {which}: send it in the '{KEY_HEADER}' header "
+                       f"or the '{KEY_QUERY}' query parameter"}
+
+
+def missing_key_settings(auth_levels: Mapping[str, str], keys: Keys) -> list[str]:
+    """Problems that must stop the host: a function whose auth level no configured key can meet."""
+    problems = []
+    for name, level in auth_levels.items():
+        level = level.lower()
+        if level == "admin" and not keys.master:
+            problems.append(f"function {name!r} has authLevel admin but {MASTER_SETTING} is not set")
+        elif level == "function" and not (keys.host or (keys.per_function or {}).get(name.lower())):
+            problems.append(f"function {name!r} has authLevel function but {HOST_KEY_SETTING} "
+                            f"(or {HOST_KEY_SETTING}__{name}) is not set")
+    return problems
