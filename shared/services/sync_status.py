@@ -43,6 +43,11 @@ def update(tables: TableStore, tenant: str, room: str, **fields: object) -> None
         with contextlib.suppress(Conflict):
             tables.insert(ROOM_SYNC, {**entity, "room": room, "lease_holder": ""})
         tables.merge(ROOM_SYNC, entity)
+    mirror_to_registry(tables, tenant, room, fields)
+
+
+def mirror_to_registry(tables: TableStore, tenant: str, room: str, fields: dict) -> None:
+    """Merge the summary fields among ``fields`` into the room's Rooms row, if it exists."""
     mirror = {k: v for k, v in fields.items() if k in _MIRRORED}
     if mirror:
         with contextlib.suppress(NotFound):
