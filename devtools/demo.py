@@ -55,7 +55,7 @@ class Demo:
         log = self.run_dir / "devhost.log"
         log.unlink(missing_ok=True)
         self.devhost = DevHostProcess(ROOT, port=self.port, env=env, log_file=log).start(timeout=60)
-        print(f"    log: {log.relative_to(ROOT)}")
+        print(f"    log: {_shown(log)}")
 
     def check_health(self) -> None:
         self.step("GET /api/health")
@@ -86,6 +86,10 @@ class Demo:
             self.devhost.stop()
         if self.azurite:
             self.azurite.stop()
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def keep_running_default() -> bool:
