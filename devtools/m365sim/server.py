@@ -10,7 +10,7 @@ from pathlib import Path
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import batch, consent, control, control_calendar, decline, delta, entra, events, places, signin, tls
@@ -170,6 +170,14 @@ class Emulator:
         if client_request_id:
             resp.headers["client-request-id"] = client_request_id
         return resp
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Access logs at DEBUG only: tests make thousands of requests."""
+
+    def log_request(self, code="-", size="-") -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            super().log_request(code, size)
 
 
 def _rid() -> str:
