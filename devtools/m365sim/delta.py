@@ -113,11 +113,11 @@ def get_delta(ctx, user: str):
     if skip:
         rnd = store.get(skip)
         if not isinstance(rnd, Round) or rnd.state.mailbox != mbx.email.lower():
-            raise _expired(ctx, user, None)
+            raise _expired(ctx, user, store.window_of(skip))
     elif dtok:
         state = store.get(dtok)
         if not isinstance(state, SyncState) or state.mailbox != mbx.email.lower():
-            raise _expired(ctx, user, None)
+            raise _expired(ctx, user, store.window_of(dtok))
         rnd = _build_round(ctx, mbx, state, tz)
     else:
         start, end = parse_window(args)
