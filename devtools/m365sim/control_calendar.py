@@ -148,6 +148,11 @@ def truth(sim, request, tid):
     now = sim.world.clock.now()
     start = _aware(request.args["start"]) if request.args.get("start") else now - timedelta(days=30)
     end = _aware(request.args["end"]) if request.args.get("end") else now + timedelta(days=30)
+    return reply(truth_json(t, start, end))
+
+
+def truth_json(t, start: datetime, end: datetime) -> dict:
+    """Ground truth for one tenant: each room's calendarView over [start, end) and its sensor timeline."""
     rooms = {}
     for email in sorted(set(t.places) | {e for e, m in t.mailboxes.items() if m.kind == "room"}):
         found = [i for c in t.by_mailbox.get(email, []) for i in instances(c, start, end)]
@@ -165,8 +170,9 @@ def truth(sim, request, tid):
             },
             "events": [render_instance(i) for i in found],
             "occupancy": occupancy_json(t.occupancy.get(email, []), start, end),
+            "misconfiguration": t.labels.get(email),
         }
-    return reply({"tenant": t.id, "start": start.isoformat(), "end": end.isoformat(), "rooms": rooms})
+    return {"tenant": t.id, "start": start.isoformat(), "end": end.isoformat(), "rooms": rooms}
 
 
 def changes(sim, request):

@@ -179,7 +179,7 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
     misconfig = (
         ["outside_scope", "no_mailbox", "not_exchange_enabled", "user_mailbox", "outside_scope"] if n_rooms >= 8 else []
     )
-    misconfig = misconfig[: max(0, n_rooms // 4)]
+    misconfig = misconfig[: 4 if n_rooms < 20 else 5]
     room_tz: dict[str, str] = {}
     for i in range(n_rooms):
         b_name, country, city, tz = BUILDINGS[i % n_buildings]
