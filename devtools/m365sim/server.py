@@ -13,7 +13,20 @@ from werkzeug.routing import Map
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import batch, consent, control, control_calendar, decline, delta, entra, events, places, signin, tls
+from . import (
+    batch,
+    consent,
+    control,
+    control_calendar,
+    control_directory,
+    decline,
+    delta,
+    entra,
+    events,
+    places,
+    signin,
+    tls,
+)
 from . import graph_errors as ge
 from .deltastore import DeltaStore
 from .faults import Faults
@@ -25,7 +38,7 @@ from .world import World
 log = logging.getLogger(__name__)
 GRAPH_MODULES = (places, events, delta, decline, batch)
 ENTRA_MODULES = (entra, consent, signin)
-CONTROL_MODULES = (control, control_calendar)
+CONTROL_MODULES = (control, control_directory, control_calendar)
 
 
 class Emulator:
