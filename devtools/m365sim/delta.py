@@ -122,7 +122,8 @@ def get_delta(ctx, user: str):
     else:
         start, end = parse_window(args)
         rnd = _build_round(ctx, mbx, SyncState(ctx.tenant.id, mbx.email.lower(), start, end, {}, 0), tz, True)
-    page = ctx.world.settings.page_size_delta
+    # a page size asked for on the first request sticks to the round's skip tokens (clients need not resend it)
+    page = rnd.extra.get("page", ctx.world.settings.page_size_delta)
     headers = {}
     applied = []
     if "odata.maxpagesize" in prefer:
@@ -138,7 +139,7 @@ def get_delta(ctx, user: str):
     chunk = rnd.items[rnd.offset : rnd.offset + page]
     body = {"@odata.context": ctx.url("/$metadata#Collection(event)")}
     if rnd.offset + page < len(rnd.items):
-        nxt = Round(rnd.state, rnd.items, rnd.offset + page, rnd.tz)
+        nxt = Round(rnd.state, rnd.items, rnd.offset + page, rnd.tz, {"page": page})
         body["@odata.nextLink"] = ctx.url(f"/users/{user}/calendarView/delta?$skiptoken={store.put_round(nxt)}")
     else:
         body["@odata.deltaLink"] = ctx.url(f"/users/{user}/calendarView/delta?$deltatoken={store.put_state(rnd.state)}")
