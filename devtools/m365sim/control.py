@@ -42,11 +42,16 @@ def body_of(request: Request) -> dict:
     return data
 
 
-def guarded(fn):
+def guarded(fn, lock: bool = True):
+    """Map control errors to JSON. ``lock=False`` for routes that mutate calendars through ``world.mutate()``:
+    change listeners must run after the world lock is released, so the route must not hold it around the call."""
+
     def wrapper(sim, request, **kw):
         try:
-            with sim.world.lock:
-                return fn(sim, request, **kw)
+            if lock:
+                with sim.world.lock:
+                    return fn(sim, request, **kw)
+            return fn(sim, request, **kw)
         except ControlError as err:
             return reply({"error": str(err)}, err.status)
         except (KeyError, ValueError, TypeError) as err:

@@ -23,7 +23,8 @@ def rules() -> list[Rule]:
         ("/changes", changes, ["GET"]),
         ("/generate", generate, ["POST"]),
     ]
-    return [Rule(P + path, endpoint=guarded(fn), methods=methods) for path, fn, methods in r]
+    unlocked = {create, meeting, cancel}  # they mutate via world.mutate(); listeners run after the lock is freed
+    return [Rule(P + path, endpoint=guarded(fn, lock=fn not in unlocked), methods=methods) for path, fn, methods in r]
 
 
 def meeting_json(m) -> dict:
@@ -77,12 +78,16 @@ def create(sim, request, tid):
         )
     except organizer.MeetingError as err:
         raise ControlError(str(err)) from err
-    return reply(meeting_json(m), 201)
+    with sim.world.lock:
+        return reply(meeting_json(m), 201)
 
 
 def meeting(sim, request, tid, mid):
     t = tenant_of(sim, tid)
     m = _meeting(t, mid)
+    if request.method == "GET":
+        with sim.world.lock:
+            return reply(meeting_json(m))
     try:
         if request.method == "PATCH":
             b = body_of(request)
@@ -103,7 +108,8 @@ def meeting(sim, request, tid, mid):
             return reply({"ok": True})
     except organizer.MeetingError as err:
         raise ControlError(str(err)) from err
-    return reply(meeting_json(m))
+    with sim.world.lock:
+        return reply(meeting_json(m))
 
 
 def cancel(sim, request, tid, mid):

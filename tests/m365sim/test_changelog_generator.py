@@ -123,3 +123,22 @@ def test_generation_of_200_rooms_for_a_year_takes_seconds():
     t = generator.generate(World(1), seed=1, rooms=200, anchor="2026-01-15")
     assert time.perf_counter() - started < 20
     assert len(t.places) == 200 and len(t.meetings) > 50_000
+
+
+def test_listeners_run_outside_the_world_lock(office, ctl, sim):
+    """A publisher may call back into the emulator (e.g. to read Graph) from its listener without deadlocking."""
+    answers = []
+
+    def call_back(record):
+        answers.append(ctl.changes(record.stamp - 1)[0]["eventId"] == record.event_id)
+
+    unsubscribe = sim.world.changes.add_listener(call_back)
+    try:
+        m = ctl.create_meeting(
+            office.tid, f"ann@{office.domain}", [office.rooms[0]], "2026-03-05T09:00:00", "2026-03-05T10:00:00"
+        )
+        event_id = m["copies"][office.rooms[0]]
+        office.graph("POST", f"/users/{office.rooms[0]}/events/{event_id}/decline", json={})
+    finally:
+        unsubscribe()
+    assert answers and all(answers)
