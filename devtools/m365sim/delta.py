@@ -8,8 +8,9 @@
   ``@removed`` for events outside the window that were added, updated or deleted.
 * ``$select``/``$expand``/``$filter``/``$orderby``/``$search`` are not supported: 400 (the docs say "not
   supported" without an error; the stricter reading is to reject rather than ignore).
-* An expired or unknown token answers per ``settings.delta_expired_mode``: ``gone`` → 410 with ``Location`` (a
-  fresh-sync URL), or ``syncStateNotFound`` → ``settings.delta_expired_status`` (the docs: "40X-series").
+* An expired or unknown token answers per ``settings.delta_expired_mode``: ``gone`` → 410 with ``Location`` (the
+  initial query's URL with an empty ``$deltatoken``), or ``syncStateNotFound`` → ``settings.delta_expired_status``
+  (the docs: "40X-series").
 """
 
 from __future__ import annotations
@@ -38,10 +39,11 @@ def _expired(ctx, user: str, state: SyncState | None) -> ge.GraphError:
     s = ctx.world.settings
     ctx.sim.faults.count("delta_token_rejected")
     if s.delta_expired_mode == "gone":
-        query = {}
-        if state:
-            query = {"startDateTime": _iso(state.start), "endDateTime": _iso(state.end)}
-        location = ctx.url(f"/users/{user}/calendarView/delta") + ("?" + urlencode(query) if query else "")
+        # delta-query-overview.md: "a Location header containing a request URL with an empty $deltatoken (same as
+        # the initial query)"; the window comes from the expired token, as the initial query carried it
+        query = {"startDateTime": _iso(state.start), "endDateTime": _iso(state.end)} if state else {}
+        query["$deltatoken"] = ""
+        location = ctx.url(f"/users/{user}/calendarView/delta") + "?" + urlencode(query, safe="$")
         return ge.GraphError(
             410,
             "resyncRequired",
