@@ -82,7 +82,7 @@ def _build_round(ctx, mbx, window: SyncState, tz: str | None, initial: bool = Fa
         if not initial:
             seen = set(current) | set(window.snapshot)
             for rec in ctx.world.changes.since(window.log_stamp):
-                if rec.mailbox == mbx.email.lower() and rec.event_id not in seen:
+                if rec.tenant_id == window.tenant_id and rec.mailbox == window.mailbox and rec.event_id not in seen:
                     removed.append(rec.event_id)
                     seen.add(rec.event_id)
         items += [

@@ -112,9 +112,11 @@ class Emulator:
         from . import generator
 
         with self.world.lock:
-            app = self.world.app
+            app, changes = self.world.app, self.world.changes
             self.world = World(self.seed if seed is None else seed)
             self.world.app = app
+            changes.clear()  # keep the ChangeLog object: listeners registered on it survive a reset
+            self.world.changes = changes
             self.tokens.world = self.world
             self.throttle = Throttle(self.world)
             self.deltas = DeltaStore(self.world)

@@ -66,9 +66,17 @@ def test_reset_restores_a_fresh_world(tmp_path):
         ctl = ControlClient(sim.base_url, sim.ca_path)
         ctl.create_tenant(domain="extra.example.com")
         assert len(ctl.tenants()) == 2
+        seen = []
+        sim.world.changes.add_listener(seen.append)
         out = ctl.reset(generate_rooms=5)
         assert [t["domain"] for t in out["tenants"]] == ["office4.onmicrosoft.com"]
-        assert len(ctl.tenant(out["tenants"][0]["id"])["places"]) == 5
+        tid = out["tenants"][0]["id"]
+        assert len(ctl.tenant(tid)["places"]) == 5
+        room = ctl.tenant(tid)["places"][0]["email"]
+        ctl.create_meeting(
+            tid, f"x@{out['tenants'][0]['domain']}", [room], "2026-03-02T09:00:00", "2026-03-02T10:00:00"
+        )
+        assert seen and seen[-1].tenant_id == tid  # listeners survive a reset
 
 
 def test_occupancy_and_truth(office, ctl):

@@ -285,3 +285,22 @@ def test_rbac_propagation_delay(office, ctl):
     assert office.graph("GET", path).status_code == 403
     ctl.advance_clock(601)
     assert office.graph("GET", path).status_code == 200
+
+
+def test_events_list_has_singles_and_series_masters(office, ctl):
+    weekly = {
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"], "firstDayOfWeek": "sunday"},
+        "range": {"type": "numbered", "startDate": "2026-03-03", "numberOfOccurrences": 4},
+    }
+    m = _meeting(ctl, office, start="2026-03-03T09:00:00", end="2026-03-03T09:30:00", recurrence=weekly)
+    _meeting(ctl, office)
+    events = office.graph("GET", f"/users/{office.rooms[0]}/events").json()["value"]
+    assert sorted(e["type"] for e in events) == ["seriesMaster", "singleInstance"]
+    master = next(e for e in events if e["type"] == "seriesMaster")
+    assert master["id"] == m["copies"][office.rooms[0]] and master["recurrence"] == weekly
+    view = office.graph("GET", f"/users/{office.rooms[0]}/calendarView?{WINDOW}").json()["value"]
+    occurrences = [e for e in view if e["type"] == "occurrence"]
+    assert len(occurrences) == 4 and {e["seriesMasterId"] for e in occurrences} == {master["id"]}
+    assert len({e["iCalUId"] for e in occurrences}) == 4
+    one = office.graph("GET", f"/users/{office.rooms[0]}/events/{occurrences[1]['id']}").json()
+    assert one["start"] == occurrences[1]["start"] and one["type"] == "occurrence"
