@@ -17,7 +17,9 @@ from pathlib import Path
 import requests
 
 from devtools.azurite import Azurite, free_port
-from devtools.processes import ROOT, Service, python_module
+from devtools.devhost import DevHostProcess
+
+ROOT = Path(__file__).resolve().parent.parent
 
 RUN_DIR = ROOT / ".run" / "demo"
 FUNCTION_KEY = "demo-function-key"
@@ -29,7 +31,7 @@ class Demo:
         self.port = port
         self.run_dir = run_dir
         self.base = f"http://127.0.0.1:{port}"
-        self.services: list[Service] = []
+        self.devhost: DevHostProcess | None = None
         self.azurite: Azurite | None = None
         self.step_no = 0
 
@@ -50,11 +52,10 @@ class Demo:
             "DEVHOST_FUNCTION_KEY": FUNCTION_KEY,
             "DEVHOST_MASTER_KEY": MASTER_KEY,
         }
-        host = Service("devhost", python_module("devtools.devhost", "--port", str(self.port)),
-                       self.run_dir / "devhost.log", env).start()
-        self.services.append(host)
-        host.wait_until(lambda: requests.get(f"{self.base}/api/health", timeout=2).status_code in (200, 503))
-        print(f"    log: {host.log_path.relative_to(ROOT)}")
+        log = self.run_dir / "devhost.log"
+        log.unlink(missing_ok=True)
+        self.devhost = DevHostProcess(ROOT, port=self.port, env=env, log_file=log).start(timeout=60)
+        print(f"    log: {_shown(log)}")
 
     def check_health(self) -> None:
         self.step("GET /api/health")
@@ -81,10 +82,14 @@ class Demo:
         raise RuntimeError("the self-test message was not processed within 30 s; see .run/demo/devhost.log")
 
     def stop(self) -> None:
-        for service in reversed(self.services):
-            service.stop()
+        if self.devhost:
+            self.devhost.stop()
         if self.azurite:
             self.azurite.stop()
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def keep_running_default() -> bool:

@@ -23,7 +23,8 @@ def rules() -> list[Rule]:
         ("/changes", changes, ["GET"]),
         ("/generate", generate, ["POST"]),
     ]
-    return [Rule(P + path, endpoint=guarded(fn), methods=methods) for path, fn, methods in r]
+    unlocked = {create, meeting, cancel}  # they mutate via world.mutate(); listeners run after the lock is freed
+    return [Rule(P + path, endpoint=guarded(fn, lock=fn not in unlocked), methods=methods) for path, fn, methods in r]
 
 
 def meeting_json(m) -> dict:
@@ -77,12 +78,16 @@ def create(sim, request, tid):
         )
     except organizer.MeetingError as err:
         raise ControlError(str(err)) from err
-    return reply(meeting_json(m), 201)
+    with sim.world.lock:
+        return reply(meeting_json(m), 201)
 
 
 def meeting(sim, request, tid, mid):
     t = tenant_of(sim, tid)
     m = _meeting(t, mid)
+    if request.method == "GET":
+        with sim.world.lock:
+            return reply(meeting_json(m))
     try:
         if request.method == "PATCH":
             b = body_of(request)
@@ -103,7 +108,8 @@ def meeting(sim, request, tid, mid):
             return reply({"ok": True})
     except organizer.MeetingError as err:
         raise ControlError(str(err)) from err
-    return reply(meeting_json(m))
+    with sim.world.lock:
+        return reply(meeting_json(m))
 
 
 def cancel(sim, request, tid, mid):
@@ -148,6 +154,11 @@ def truth(sim, request, tid):
     now = sim.world.clock.now()
     start = _aware(request.args["start"]) if request.args.get("start") else now - timedelta(days=30)
     end = _aware(request.args["end"]) if request.args.get("end") else now + timedelta(days=30)
+    return reply(truth_json(t, start, end))
+
+
+def truth_json(t, start: datetime, end: datetime) -> dict:
+    """Ground truth for one tenant: each room's calendarView over [start, end) and its sensor timeline."""
     rooms = {}
     for email in sorted(set(t.places) | {e for e, m in t.mailboxes.items() if m.kind == "room"}):
         found = [i for c in t.by_mailbox.get(email, []) for i in instances(c, start, end)]
@@ -165,8 +176,9 @@ def truth(sim, request, tid):
             },
             "events": [render_instance(i) for i in found],
             "occupancy": occupancy_json(t.occupancy.get(email, []), start, end),
+            "misconfiguration": t.labels.get(email),
         }
-    return reply({"tenant": t.id, "start": start.isoformat(), "end": end.isoformat(), "rooms": rooms})
+    return {"tenant": t.id, "start": start.isoformat(), "end": end.isoformat(), "rooms": rooms}
 
 
 def changes(sim, request):

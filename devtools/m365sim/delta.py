@@ -8,8 +8,9 @@
   ``@removed`` for events outside the window that were added, updated or deleted.
 * ``$select``/``$expand``/``$filter``/``$orderby``/``$search`` are not supported: 400 (the docs say "not
   supported" without an error; the stricter reading is to reject rather than ignore).
-* An expired or unknown token answers per ``settings.delta_expired_mode``: ``gone`` → 410 with ``Location`` (a
-  fresh-sync URL), or ``syncStateNotFound`` → ``settings.delta_expired_status`` (the docs: "40X-series").
+* An expired or unknown token answers per ``settings.delta_expired_mode``: ``gone`` → 410 with ``Location`` (the
+  initial query's URL with an empty ``$deltatoken``), or ``syncStateNotFound`` → ``settings.delta_expired_status``
+  (the docs: "40X-series").
 """
 
 from __future__ import annotations
@@ -38,10 +39,11 @@ def _expired(ctx, user: str, state: SyncState | None) -> ge.GraphError:
     s = ctx.world.settings
     ctx.sim.faults.count("delta_token_rejected")
     if s.delta_expired_mode == "gone":
-        query = {}
-        if state:
-            query = {"startDateTime": _iso(state.start), "endDateTime": _iso(state.end)}
-        location = ctx.url(f"/users/{user}/calendarView/delta") + ("?" + urlencode(query) if query else "")
+        # delta-query-overview.md: "a Location header containing a request URL with an empty $deltatoken (same as
+        # the initial query)"; the window comes from the expired token, as the initial query carried it
+        query = {"startDateTime": _iso(state.start), "endDateTime": _iso(state.end)} if state else {}
+        query["$deltatoken"] = ""
+        location = ctx.url(f"/users/{user}/calendarView/delta") + "?" + urlencode(query, safe="$")
         return ge.GraphError(
             410,
             "resyncRequired",
@@ -80,7 +82,7 @@ def _build_round(ctx, mbx, window: SyncState, tz: str | None, initial: bool = Fa
         if not initial:
             seen = set(current) | set(window.snapshot)
             for rec in ctx.world.changes.since(window.log_stamp):
-                if rec.mailbox == mbx.email.lower() and rec.event_id not in seen:
+                if rec.tenant_id == window.tenant_id and rec.mailbox == window.mailbox and rec.event_id not in seen:
                     removed.append(rec.event_id)
                     seen.add(rec.event_id)
         items += [
@@ -113,16 +115,17 @@ def get_delta(ctx, user: str):
     if skip:
         rnd = store.get(skip)
         if not isinstance(rnd, Round) or rnd.state.mailbox != mbx.email.lower():
-            raise _expired(ctx, user, None)
+            raise _expired(ctx, user, store.window_of(skip))
     elif dtok:
         state = store.get(dtok)
         if not isinstance(state, SyncState) or state.mailbox != mbx.email.lower():
-            raise _expired(ctx, user, None)
+            raise _expired(ctx, user, store.window_of(dtok))
         rnd = _build_round(ctx, mbx, state, tz)
     else:
         start, end = parse_window(args)
         rnd = _build_round(ctx, mbx, SyncState(ctx.tenant.id, mbx.email.lower(), start, end, {}, 0), tz, True)
-    page = ctx.world.settings.page_size_delta
+    # a page size asked for on the first request sticks to the round's skip tokens (clients need not resend it)
+    page = rnd.extra.get("page", ctx.world.settings.page_size_delta)
     headers = {}
     applied = []
     if "odata.maxpagesize" in prefer:
@@ -138,7 +141,7 @@ def get_delta(ctx, user: str):
     chunk = rnd.items[rnd.offset : rnd.offset + page]
     body = {"@odata.context": ctx.url("/$metadata#Collection(event)")}
     if rnd.offset + page < len(rnd.items):
-        nxt = Round(rnd.state, rnd.items, rnd.offset + page, rnd.tz)
+        nxt = Round(rnd.state, rnd.items, rnd.offset + page, rnd.tz, {"page": page})
         body["@odata.nextLink"] = ctx.url(f"/users/{user}/calendarView/delta?$skiptoken={store.put_round(nxt)}")
     else:
         body["@odata.deltaLink"] = ctx.url(f"/users/{user}/calendarView/delta?$deltatoken={store.put_state(rnd.state)}")

@@ -40,6 +40,7 @@ class DeltaStore:
         self.world = world
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, SyncState | Round] = OrderedDict()
+        self._tombstones: OrderedDict[str, SyncState] = OrderedDict()  # expired tokens → their window only
         self.expired_tokens = 0
         self.evicted = 0
 
@@ -63,12 +64,19 @@ class DeltaStore:
             return self._entries.get(token)
 
     def window_of(self, token: str) -> SyncState | None:
-        obj = self.get(token)
+        """The window a live or expired token was for (to build a 410's fresh-sync ``Location``)."""
+        with self._lock:
+            obj = self._entries.get(token) or self._tombstones.get(token)
         return obj.state if isinstance(obj, Round) else obj
 
     def expire_all(self) -> int:
         with self._lock:
             n = len(self._entries)
+            for token, obj in self._entries.items():
+                st = obj.state if isinstance(obj, Round) else obj
+                self._tombstones[token] = SyncState(st.tenant_id, st.mailbox, st.start, st.end, {}, 0)
+            while len(self._tombstones) > self.world.settings.delta_state_capacity:
+                self._tombstones.popitem(last=False)
             self._entries.clear()
             self.expired_tokens += n
             return n

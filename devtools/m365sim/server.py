@@ -10,10 +10,23 @@ from pathlib import Path
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import batch, consent, control, control_calendar, decline, delta, entra, events, places, signin, tls
+from . import (
+    batch,
+    consent,
+    control,
+    control_calendar,
+    control_directory,
+    decline,
+    delta,
+    entra,
+    events,
+    places,
+    signin,
+    tls,
+)
 from . import graph_errors as ge
 from .deltastore import DeltaStore
 from .faults import Faults
@@ -25,7 +38,7 @@ from .world import World
 log = logging.getLogger(__name__)
 GRAPH_MODULES = (places, events, delta, decline, batch)
 ENTRA_MODULES = (entra, consent, signin)
-CONTROL_MODULES = (control, control_calendar)
+CONTROL_MODULES = (control, control_directory, control_calendar)
 
 
 class Emulator:
@@ -99,9 +112,11 @@ class Emulator:
         from . import generator
 
         with self.world.lock:
-            app = self.world.app
+            app, changes = self.world.app, self.world.changes
             self.world = World(self.seed if seed is None else seed)
             self.world.app = app
+            changes.clear()  # keep the ChangeLog object: listeners registered on it survive a reset
+            self.world.changes = changes
             self.tokens.world = self.world
             self.throttle = Throttle(self.world)
             self.deltas = DeltaStore(self.world)
@@ -170,6 +185,14 @@ class Emulator:
         if client_request_id:
             resp.headers["client-request-id"] = client_request_id
         return resp
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Access logs at DEBUG only: tests make thousands of requests."""
+
+    def log_request(self, code="-", size="-") -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            super().log_request(code, size)
 
 
 def _rid() -> str:

@@ -1,0 +1,24 @@
+"""`make demo` is the product's main job: it must run from nothing to a printed result."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from devtools.azurite import free_port
+from devtools.demo import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_demo_runs_end_to_end_and_stops_by_itself(tmp_path):
+    env = {**os.environ, "DEMO_KEEP_RUNNING": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.demo", "--port", str(free_port()), "--run-dir", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "200 healthy" in done.stdout
+    assert "stored after" in done.stdout
+    assert "Demo complete." in done.stdout
