@@ -78,7 +78,8 @@ class InMemoryTables:
         return None
 
 
-_CLAUSE = re.compile(r"^\s*(\w+)\s+(eq|ne|lt|le|gt|ge)\s+(?:'((?:[^']|'')*)'|(true|false|-?\d+(?:\.\d+)?))\s*$")
+_CLAUSE = re.compile(r"^\s*(\w+)\s+(eq|ne|lt|le|gt|ge)\s+(?:'((?:[^']|'')*)'|(true|false|-?\d+(?:\.\d+)?)"
+                     r"|datetime'([^']+)')\s*$")
 _OPS = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
         "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
 
@@ -91,8 +92,10 @@ def _compile_filter(expr):
         m = _CLAUSE.match(part.strip("() "))
         if not m:
             raise ValueError(f"InMemoryTables cannot evaluate filter clause {part!r}")
-        prop, op, text, literal = m.groups()
-        if text is not None:
+        prop, op, text, literal, moment = m.groups()
+        if moment is not None:
+            value = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        elif text is not None:
             value = text.replace("''", "'")
         elif literal in ("true", "false"):
             value = literal == "true"
@@ -101,9 +104,17 @@ def _compile_filter(expr):
         clauses.append((prop, _OPS[op], value))
 
     def match(row):
-        return all(prop in row and row[prop] is not None and op(row[prop], value) for prop, op, value in clauses)
+        return all(prop in row and row[prop] is not None and _comparable(row[prop], value)
+                   and op(row[prop], value) for prop, op, value in clauses)
 
     return match
+
+
+def _comparable(stored, value) -> bool:
+    """Table Storage compares only values of the same type (a string never matches a datetime)."""
+    if isinstance(value, datetime):
+        return isinstance(stored, datetime)
+    return not isinstance(stored, datetime)
 
 
 class FakeQueue:

@@ -1,6 +1,6 @@
 """Room status now, per tenant, read from the tables only (no Graph call).
 
-For every room: free/busy now, the current and the next meeting (times, attendee count
+For every room: free/busy now, the current and the next meeting within 14 days (times, attendee count
 without rooms and resources, organiser, online flag) and the room's sync state. Cancelled
 meetings, meetings the room declined and "free" bookings do not make a room busy. The
 organiser of a private or confidential meeting is not shown.
@@ -9,7 +9,7 @@ organiser of a private or confidential meeting is not shown.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from shared import keys
 from shared.errors import NotFound
@@ -19,6 +19,7 @@ from shared.services.sync import EVENTS, TENANTS
 from shared.services.sync_lease import TABLE as ROOM_SYNC
 
 ROOMS = "Rooms"
+NEXT_MEETING_HORIZON = timedelta(days=14)  # "next meeting" looks this far ahead
 _EVENT_FIELDS = ["start_utc", "end_utc", "is_cancelled", "room_response", "show_as", "organizer", "attendees",
                  "is_online", "is_all_day", "sensitivity"]
 _SYNC_FIELDS = ("status", "last_sync_at", "last_full_sync_at", "last_error", "event_count", "round_pages",
@@ -41,8 +42,10 @@ def tenant_room_status(tables: TableStore, clock: Clock, tenant_id: str) -> dict
 
 
 def _room(tables: TableStore, tenant: str, email: str, registry: Entity, sync: Entity, now: datetime) -> dict:
-    events = [e for e in tables.query(EVENTS, keys.room_partition(tenant, email), select=_EVENT_FIELDS)
-              if _blocks_room(e)]
+    # Only rows overlapping [now, now + horizon): a year of bookings is not read for "now".
+    window = f"end_utc gt {_odata_time(now)} and start_utc lt {_odata_time(now + NEXT_MEETING_HORIZON)}"
+    events = [e for e in tables.query(EVENTS, keys.room_partition(tenant, email), filter=window,
+                                      select=_EVENT_FIELDS) if _blocks_room(e)]
     current = min((e for e in events if _start(e) <= now < _end(e)), key=_end, default=None)
     upcoming = min((e for e in events if _start(e) > now), key=_start, default=None)
     status: dict = {
@@ -56,6 +59,10 @@ def _room(tables: TableStore, tenant: str, email: str, registry: Entity, sync: E
     if current is not None:
         status["busy_until"] = _end(current).isoformat()
     return status
+
+
+def _odata_time(moment: datetime) -> str:
+    return f"datetime'{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
 
 
 def _meeting(event: Entity | None) -> dict | None:

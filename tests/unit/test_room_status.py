@@ -46,3 +46,12 @@ def test_unknown_tenant_is_not_found_and_a_bad_id_is_invalid():
         tenant_room_status(w.tables, w.clock, "11111111-1111-1111-1111-111111111111")
     with pytest.raises(InvalidInput):
         tenant_room_status(w.tables, w.clock, "../etc")
+
+
+def test_the_next_meeting_is_looked_for_within_fourteen_days_only():
+    w = World()
+    now = w.clock.now()
+    w.graph.add_event(TENANT, ROOM, start=now + timedelta(days=20), end=now + timedelta(days=20, hours=1))
+    w.hint("initial")
+    room = _status(w)[ROOM]
+    assert room["next"] is None and room["free_busy"] == "free"
