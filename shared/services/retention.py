@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from shared import keys
 from shared.errors import RoomCalError
@@ -42,7 +42,8 @@ def purge_expired_events(tables: TableStore, clock: Clock) -> Counter:
 def _purge_room(tables: TableStore, tenant: str, room: str, cutoff) -> int:
     partition = keys.room_partition(tenant, room)
     removed = 0
-    for row in tables.query(EVENTS, partition, select=["RowKey", "end_utc"]):
+    ended_before = f"end_utc lt datetime'{cutoff.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
+    for row in list(tables.query(EVENTS, partition, filter=ended_before, select=["RowKey", "end_utc"])):
         ends = parse_stamp(row.get("end_utc"))
         if ends is not None and ends < cutoff:
             tables.delete(EVENTS, partition, row["RowKey"])
