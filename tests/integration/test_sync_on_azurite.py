@@ -87,3 +87,18 @@ def test_concurrent_workers_never_sync_one_room_twice_at_once(world):
         t.join()
     assert peak[0] == 1
     assert tables.get(ROOM_SYNC, tenant, ROOM)["lease_holder"] == ""
+
+
+def test_retention_purge_deletes_only_rows_that_ended_before_the_cutoff(world):
+    from shared.services.retention import purge_expired_events
+
+    tenant, tables, _, _ = world
+    clock = SystemClock()
+    tables.upsert(ROOM_SYNC, {"PartitionKey": tenant, "RowKey": ROOM, "room": ROOM})
+    partition = keys.room_partition(tenant, ROOM)
+    for name, age_days in (("old", 400), ("recent", 10)):
+        tables.upsert(EVENTS, {"PartitionKey": partition, "RowKey": name,
+                               "start_utc": clock.now() - timedelta(days=age_days, hours=1),
+                               "end_utc": clock.now() - timedelta(days=age_days)})
+    assert purge_expired_events(tables, clock)["removed"] >= 1
+    assert [r["RowKey"] for r in tables.query(EVENTS, partition)] == ["recent"]
