@@ -30,6 +30,7 @@ from shared.messages import (
 )
 from shared.models import SubscriptionRecord
 from shared.ports import Clock, MessageQueue
+from shared.services.hint_gate import HintGate
 from shared.services.subscription_directory import SubscriptionDirectory, client_state_matches
 
 log = logging.getLogger("roomcal.notifications")
@@ -52,6 +53,7 @@ class Outcome:
     """What a POST led to: messages enqueued and ignored items counted by reason."""
 
     enqueued: int = 0
+    coalesced: int = 0  # valid, but already covered by a hint this process enqueued (hint_gate)
     ignored: Counter = field(default_factory=Counter)
 
 
@@ -79,10 +81,12 @@ def parse_collection(body: bytes) -> list:
 
 
 class NotificationService:
-    def __init__(self, directory: SubscriptionDirectory, queues: MessageQueue, clock: Clock) -> None:
+    def __init__(self, directory: SubscriptionDirectory, queues: MessageQueue, clock: Clock,
+                 gate: HintGate | None = None) -> None:
         self._directory = directory
         self._queues = queues
         self._clock = clock
+        self._gate = gate or HintGate()
 
     def accept_changes(self, body: bytes) -> Outcome:
         outcome = Outcome()
@@ -91,11 +95,16 @@ class NotificationService:
             record = self._verified(item, outcome.ignored)
             if record is not None:
                 rooms[(record.tenant_id, record.room_email)] = None
-        at = self._clock.now()
+        now = self._clock.now()
         for tenant, room in rooms:
-            self._queues.send(ROOM_CHANGES, RoomChange(tenant=tenant, room=room, reason="notification",
-                                                       at=at).to_payload())
-        outcome.enqueued = len(rooms)
+            plan = self._gate.plan((tenant, room), now)
+            if plan is None:
+                outcome.coalesced += 1
+                continue
+            delay, at = plan
+            hint = RoomChange(tenant=tenant, room=room, reason="notification", at=at)
+            self._queues.send(ROOM_CHANGES, hint.to_payload(), delay_seconds=delay)
+            outcome.enqueued += 1
         _log_outcome("changes", outcome)
         return outcome
 
@@ -150,4 +159,5 @@ def _log_outcome(kind: str, outcome: Outcome) -> None:
     # Counts only: never an id, a clientState or anything else a sender controls.
     ignored = ",".join(f"{reason}={count}" for reason, count in sorted(outcome.ignored.items()))
     log_event(log, "notifications handled", level=logging.WARNING if ignored else logging.INFO, operation=kind,
-              count=outcome.enqueued, skipped=sum(outcome.ignored.values()), reason=ignored or None)
+              count=outcome.enqueued, removed=outcome.coalesced, skipped=sum(outcome.ignored.values()),
+              reason=ignored or None)
