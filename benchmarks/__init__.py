@@ -1,0 +1,1 @@
+"""RoomCal benchmarks: measured figures beside their references, saved as tables (not timed tests)."""
