@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import notification_ack
+from benchmarks import initial_sync, notification_ack
 
-BENCHMARKS = {"notification_ack": notification_ack.main}
+BENCHMARKS = {"notification_ack": notification_ack.main, "initial_sync": initial_sync.main}
 
 
 def main(argv: list[str]) -> int:
