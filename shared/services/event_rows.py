@@ -68,17 +68,14 @@ class EventRows:
         totals.removed += len(writes) - len(upserts)
 
     def sweep(self, tenant: str, room: str, generation: str, start: datetime, end: datetime) -> int:
-        """Delete rows of [start, end) that the complete baseline ``generation`` did not see.
-        Rows outside the window are left to the retention purge."""
-        partition, swept = keys.room_partition(tenant, room), 0
+        """Delete rows of [start, end) that the complete baseline ``generation`` did not see, and
+        return how many rows the room keeps. Rows outside the window are left to retention."""
+        partition, kept = keys.room_partition(tenant, room), 0
         for row in self._tables.query(EVENTS, partition, select=["RowKey", "sync_generation", "start_utc", "end_utc"]):
-            if row.get("sync_generation") == generation:
-                continue
             begins, ends = parse_stamp(row.get("start_utc")), parse_stamp(row.get("end_utc"))
-            if begins is None or ends is None or (begins < end and ends > start):
+            unseen = row.get("sync_generation") != generation
+            if unseen and (begins is None or ends is None or (begins < end and ends > start)):
                 self._tables.delete(EVENTS, partition, row["RowKey"])
-                swept += 1
-        return swept
-
-    def count(self, tenant: str, room: str) -> int:
-        return sum(1 for _ in self._tables.query(EVENTS, keys.room_partition(tenant, room), select=["RowKey"]))
+            else:
+                kept += 1
+        return kept

@@ -103,8 +103,8 @@ class DeltaSync:
             self._rows.write_page(lease.tenant, lease.room, page.items, generation, totals)
             self._ensure_subscription(lease)  # after the baseline started, so no change falls between
             if page.delta_link:
-                self._rows.sweep(lease.tenant, lease.room, generation, start, end)
-                self._done(lease, totals, delta_link=page.delta_link, baseline=(generation, start, end))
+                kept = self._rows.sweep(lease.tenant, lease.room, generation, start, end)
+                self._done(lease, totals, delta_link=page.delta_link, baseline=(generation, start, end, kept))
                 return
             link = page.next_link
             if limit is not None and totals.pages >= limit:
@@ -119,10 +119,9 @@ class DeltaSync:
                         "sync_count": int(lease.row.get("sync_count") or 0) + 1, "last_error": "", "active": True,
                         "sync_status": "synced", "sync_reason": "", "sync_fix": ""}
         if baseline is not None:
-            generation, start, end = baseline
+            generation, start, end, kept = baseline
             fields.update(sync_generation=generation, baseline_next_link="", last_full_sync_at=now,
-                          window_start=stamp(start), window_end=stamp(end), window_created_at=now,
-                          event_count=self._rows.count(lease.tenant, lease.room))
+                          window_start=stamp(start), window_end=stamp(end), window_created_at=now, event_count=kept)
         self._leases.checkpoint(lease, **fields)
         sync_status.mirror_to_registry(self._tables, lease.tenant, lease.room, fields)
         log_event(log, "delta round done", tenant=lease.tenant, room=lease.room, pages=totals.pages,
