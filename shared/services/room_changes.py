@@ -13,6 +13,7 @@ Failure policy, by what the caller should do:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -57,7 +58,8 @@ class RoomChangeHandler:
             return SyncOutcome("failed")
         except Exception as exc:
             final = dequeue_count >= self._max_dequeue_count
-            record_failure(self._tables, self._clock, change.tenant, change.room, exc, final=final)
+            with contextlib.suppress(Exception):  # never mask the error the host should see
+                record_failure(self._tables, self._clock, change.tenant, change.room, exc, final=final)
             _log(change, "poisoned" if final else "retrying",
                  error=exc.code if isinstance(exc, RoomCalError) else type(exc).__name__)
             raise
