@@ -25,12 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shared import keys
 from shared.errors import Conflict, NotFound, Throttled, Unavailable
 from shared.messages import ROOM_CHANGES, RoomChange, parse_stamp, stamp
 from shared.ports import Clock, Entity, MessageQueue, TableStore
 
 TABLE = "RoomSync"
-_FORBIDDEN_KEY_CHARS = {"/": "%2F", "\\": "%5C", "#": "%23", "?": "%3F"}
 _MAX_CONTENTION_RETRIES = 25
 
 
@@ -41,8 +41,8 @@ class LeaseLost(Conflict):
 
 
 def room_row_key(room_email: str) -> str:
-    """The room's e-mail as a RowKey: unchanged unless it holds a character keys forbid."""
-    return "".join(_FORBIDDEN_KEY_CHARS.get(c, c) for c in room_email if ord(c) >= 32)
+    """The room's normalised e-mail, as the Rooms registry keys it (never a forbidden character)."""
+    return keys.check_key(room_email)
 
 
 @dataclass
