@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from devtools.azurite import free_port
-from devtools.demo import ROOT
+from devtools.demo.stack import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -15,10 +15,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_demo_runs_end_to_end_and_stops_by_itself(tmp_path):
     env = {**os.environ, "DEMO_KEEP_RUNNING": "0"}
     done = subprocess.run(
-        [sys.executable, "-m", "devtools.demo", "--port", str(free_port()), "--run-dir", str(tmp_path)],
+        [sys.executable, "-m", "devtools.demo", "--port", str(free_port()), "--sim-port", "0", "--rooms", "12",
+         "--run-dir", str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "200 healthy" in done.stdout
-    assert "stored after" in done.stdout
-    assert "Demo complete." in done.stdout
+    out = done.stdout
+    assert "GET /api/health: healthy" in out
+    assert "RoomCal is installed in your tenant" in out
+    assert "outside the RBAC scope" in out and "mailbox not found" in out and "not a room" in out
+    assert "rooms handed to the sync engine" in out
+    assert "Demo complete." in out
