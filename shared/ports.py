@@ -23,9 +23,9 @@ class TableStore(Protocol):
     def insert(self, table: str, entity: Entity) -> None:
         """Insert one entity only if absent; raise shared.errors.Conflict when it exists."""
 
-    def merge(self, table: str, entity: Entity, *, etag: str | None = None) -> None:
+    def merge(self, table: str, entity: Entity, *, etag: str | None = None) -> str | None:
         """Merge properties into an existing entity; with ``etag``, only if unchanged
-        (raise shared.errors.Conflict otherwise)."""
+        (raise shared.errors.Conflict otherwise). Returns the entity's new etag when known."""
 
     def delete(self, table: str, partition_key: str, row_key: str) -> None:
         """Delete one entity; succeed if it is already gone."""

@@ -55,6 +55,7 @@ class InMemoryTables:
                 raise Conflict(f"{table} row changed concurrently; reload and retry")
             merged = {**current, **{k: v for k, v in copy.deepcopy(entity).items() if k != "_etag"}}
             self.upsert(table, merged)
+            return self._table(table)[key]["_etag"]
 
     def delete(self, table, partition_key, row_key):
         self._table(table).pop((partition_key, row_key), None)

@@ -58,19 +58,20 @@ class AzureTableStore:
         except ResourceExistsError:
             raise Conflict(f"{table} already has row {entity['PartitionKey']}/{entity['RowKey']}") from None
 
-    def merge(self, table: str, entity: Entity, *, etag: str | None = None) -> None:
+    def merge(self, table: str, entity: Entity, *, etag: str | None = None) -> str | None:
         client = self._table(table)
         try:
             if etag is None:
-                client.update_entity(entity, mode=UpdateMode.MERGE)
+                metadata = client.update_entity(entity, mode=UpdateMode.MERGE)
             else:
-                client.update_entity(
+                metadata = client.update_entity(
                     entity, mode=UpdateMode.MERGE, etag=etag, match_condition=MatchConditions.IfNotModified
                 )
         except ResourceModifiedError:
             raise Conflict(f"{table} row changed concurrently; reload and retry") from None
         except ResourceNotFoundError:
             raise NotFound(f"{table} has no row {entity['PartitionKey']}/{entity['RowKey']}") from None
+        return metadata.get("etag") if isinstance(metadata, dict) else None
 
     def delete(self, table: str, partition_key: str, row_key: str) -> None:
         self._table(table).delete_entity(partition_key, row_key)

@@ -107,8 +107,8 @@ class RoomSyncLeases:
                     self._defer(row, change, dirty, until, now)
                     return "deferred"
                 holder = uuid.uuid4().hex
-                self._merge(row, lease_holder=holder, lease_until=stamp(now + self._ttl), dirty_at=stamp(dirty))
-                return Lease(change.tenant, change.room, holder)
+                row = self._merge(row, lease_holder=holder, lease_until=stamp(now + self._ttl), dirty_at=stamp(dirty))
+                return Lease(change.tenant, change.room, holder, row=row)
             except Conflict:
                 continue
         raise Unavailable("room sync row is too contended; the message will be retried")
@@ -183,21 +183,29 @@ class RoomSyncLeases:
             self._queues.send(ROOM_CHANGES, hint.to_payload(), delay_seconds=delay)
 
     def _as_holder(self, lease: Lease, change: Callable[[Entity], dict]) -> Entity:
+        # First try the row as our last write left it (no read); its etag proves nothing changed since.
+        row = lease.row if lease.row.get("_etag") and lease.row.get("lease_holder") == lease.holder else None
         for _ in range(_MAX_CONTENTION_RETRIES):
-            row = self._load(lease.tenant, lease.room)
+            row = row or self._load(lease.tenant, lease.room)
             if row.get("lease_holder") != lease.holder:
                 raise LeaseLost("another worker holds this room's sync lease now")
             try:
                 lease.row = self._merge(row, **change(row))
                 return lease.row
             except Conflict:
-                continue
+                row = None
         raise Unavailable("room sync row is too contended; the message will be retried")
 
     def _merge(self, row: Entity, **fields: object) -> Entity:
+        """Conditional merge; the returned row is the stored state, with its new etag when known."""
         entity = {"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], **fields}
-        self._tables.merge(TABLE, entity, etag=row["_etag"])
-        return {**row, **fields}
+        etag = self._tables.merge(TABLE, entity, etag=row["_etag"])
+        merged = {**row, **fields}
+        if etag:
+            merged["_etag"] = etag
+        else:
+            merged.pop("_etag", None)  # unknown: the next write reads the row first
+        return merged
 
     def _load(self, tenant: str, room: str) -> Entity:
         key = room_row_key(room)

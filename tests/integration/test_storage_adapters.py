@@ -69,3 +69,13 @@ class TestAzureMessageQueue:
         AzureMessageQueue(storage_connection).send(name, {"room": "a@b.c", "n": 1})
         raw = QueueClient.from_connection_string(storage_connection, name).receive_message()
         assert json.loads(base64.b64decode(raw.content)) == {"n": 1, "room": "a@b.c"}
+
+
+def test_merge_returns_the_new_etag_for_the_next_conditional_write(storage_connection):
+    store = AzureTableStore(storage_connection)
+    table = "T" + uuid.uuid4().hex[:12]
+    store.upsert(table, {"PartitionKey": "p", "RowKey": "r", "n": 1})
+    etag = store.merge(table, {"PartitionKey": "p", "RowKey": "r", "n": 2}, etag=store.get(table, "p", "r")["_etag"])
+    assert etag == store.get(table, "p", "r")["_etag"]
+    store.merge(table, {"PartitionKey": "p", "RowKey": "r", "n": 3}, etag=etag)
+    assert store.get(table, "p", "r")["n"] == 3
