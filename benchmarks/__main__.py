@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import initial_sync, notification_ack
+from benchmarks import freshness, initial_sync, notification_ack
 
-BENCHMARKS = {"notification_ack": notification_ack.main, "initial_sync": initial_sync.main}
+BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.main,
+              "initial_sync": initial_sync.main}
 
 
 def main(argv: list[str]) -> int:
