@@ -47,3 +47,19 @@ class TestSettings:
         monkeypatch.delenv("ROOMCAL_CLIENT_SECRET", raising=False)
         s = load_settings(environment="development")
         assert s.missing_for_graph() == ["ROOMCAL_CLIENT_ID", "ROOMCAL_CLIENT_SECRET"]
+
+
+def test_the_poison_threshold_setting_matches_host_json():
+    """The room-changes handler flags a room on the host's last attempt: both must agree."""
+    import json
+    from pathlib import Path
+
+    host = json.loads((Path(__file__).resolve().parents[2] / "host.json").read_text())
+    assert load_settings(environment="development").queue_max_dequeue_count == host["extensions"]["queues"][
+        "maxDequeueCount"]
+
+
+def test_timer_schedules_must_be_six_field_ncrontab():
+    with pytest.raises(ConfigurationError) as err:
+        load_settings(environment="development", catchup_schedule="*/15 * * * *")
+    assert "ROOMCAL_CATCHUP_SCHEDULE" in str(err.value)
