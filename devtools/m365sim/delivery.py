@@ -184,6 +184,7 @@ class DeliveryEngine:
                 else ("timeout" if latency > timeout else "failed")
             )
         timed_out = outcome == "timeout"
+        attempt = 1 + max(it.attempts for it in items)
         self.hub.endpoint_response(
             url,
             slow=latency > s.notify_answer_timeout_s or timed_out,
@@ -196,19 +197,23 @@ class DeliveryEngine:
                     "url": url,
                     "sentAt": graph_time(sent_at),
                     "ackAt": graph_time(self.hub.now()) if status is not None else None,
-                    "attempt": 1 + max(it.attempts for it in items),
+                    "attempt": attempt,
                     "status": status,
                     "outcome": outcome,
                     "latencyMs": round(latency * 1000, 1),
                     "items": [it.log_json() for it in items],
+                    "retryInS": None if outcome == "delivered" else self.backoff_emulated(attempt),
                 }
             )
         self.hub.after_send(items, delivered=outcome == "delivered")
 
-    def backoff(self, attempts: int) -> float:
+    def backoff_emulated(self, attempts: int) -> float:
+        """Emulated seconds to wait after the ``attempts``-th failed attempt: base, 2x base, 4x base, ... capped."""
         s = self.hub.settings
-        step = min(s.notify_backoff_base_s * 2 ** max(0, attempts - 1), s.notify_backoff_max_s)
-        return step / max(s.notify_time_scale, 1e-9)
+        return min(s.notify_backoff_base_s * 2 ** max(0, attempts - 1), s.notify_backoff_max_s)
+
+    def backoff(self, attempts: int) -> float:
+        return self.backoff_emulated(attempts) / max(self.hub.settings.notify_time_scale, 1e-9)
 
     def entries(self, since: int = 0, limit: int = 1000) -> list[dict]:
         with self.cv:

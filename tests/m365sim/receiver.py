@@ -34,7 +34,7 @@ class Receiver:
         self.delay_s = 0.0  # sleep before answering notifications
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     @property
     def url(self) -> str:
@@ -78,17 +78,17 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 rec = Received(parts.path, query, dict(self.headers), body)
-                if "validationToken" in query:
-                    self._validate(query["validationToken"])
-                else:
-                    with rx.cv:
-                        status = rx.statuses.pop(0) if rx.statuses else 202
-                    if rx.delay_s:
-                        time.sleep(rx.delay_s)
-                    self._answer(status, b"", "text/plain")
-                with rx.cv:  # recorded after answering, so a waiter sees the answered request
+                with rx.cv:  # recorded before answering: once the emulator has its answer, the record is there
+                    validation = "validationToken" in query
+                    status = 202 if validation or not rx.statuses else rx.statuses.pop(0)
+                    delay = 0 if validation else rx.delay_s
                     rx.requests.append(rec)
                     rx.cv.notify_all()
+                if validation:
+                    self._validate(query["validationToken"])
+                else:
+                    time.sleep(delay)
+                    self._answer(status, b"", "text/plain")
 
             def _validate(self, token: str) -> None:
                 mode = rx.validation
