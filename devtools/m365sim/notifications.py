@@ -68,6 +68,7 @@ class Notifications:
     def reset(self) -> None:
         self.store.clear()
         self.faults.clear()
+        self.faults.reseed(self.sim.world.seed)  # a share-based plan drops the same notifications every run
         self.engine.clear()
         self.health.clear()
         with self._lock:

@@ -29,8 +29,12 @@ class Plan:
 class NotifyFaults:
     def __init__(self, seed: int) -> None:
         self.lock = threading.Lock()
-        self.rng = random.Random(f"m365sim-notify-{seed}")
         self.plans: list[Plan] = []
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        with self.lock:
+            self.rng = random.Random(f"m365sim-notify-{seed}")
 
     def add(self, kind: str, count: int | None = None, share: float | None = None, **params) -> Plan:
         if kind not in PLAN_KINDS:
