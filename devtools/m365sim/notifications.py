@@ -176,7 +176,7 @@ class Notifications:
                 paused = (now - sub.token_expires).total_seconds() > self.settings.notify_token_grace_s
                 if paused and not self._give_up(it, sub):
                     self.count("paused_token_expired")
-                    self.engine.schedule(it, min(1.0, self.settings.notify_backoff_base_s / self.scale()))
+                    self.engine.schedule(it, min(0.25, self.settings.notify_backoff_base_s / self.scale()))
                     continue
                 if paused:
                     continue
