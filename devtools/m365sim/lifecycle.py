@@ -45,8 +45,13 @@ def send(hub, sub: Subscription, event: str) -> bool:
     return True
 
 
+REORDER_HOLD_S = 5.0  # real: a reorder plan that never fills releases what it holds after this long
+
+
 def sweep(hub) -> None:
     s, now = hub.settings, hub.now()
+    for it in hub.faults.release_held(older_than=REORDER_HOLD_S):
+        hub.engine.schedule(it)
     window, interval = timedelta(seconds=s.notify_reauth_window_s), timedelta(seconds=s.notify_reauth_interval_s)
     for sub in hub.store.all():
         if sub.expiration <= now:

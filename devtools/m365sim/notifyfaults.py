@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 
 PLAN_KINDS = ("drop", "duplicate", "delay", "reorder", "wrong_client_state")
@@ -75,12 +76,15 @@ class NotifyFaults:
                 return plan
         return None
 
-    def release_held(self, force: bool = False) -> list:
-        """Reorder plans whose batch is complete (or all, with ``force``): their items, newest first."""
+    def release_held(self, force: bool = False, older_than: float | None = None) -> list:
+        """Reorder plans whose batch is complete, or whose first item waited ``older_than`` seconds (or all, with
+        ``force``): their items, newest first."""
         out = []
+        now = time.monotonic()
         with self.lock:
             for plan in self.plans:
-                if plan.kind == "reorder" and plan.held and (force or len(plan.held) >= (plan.count or 0)):
+                stale = older_than is not None and plan.held and now - plan.held[0].created >= older_than
+                if plan.kind == "reorder" and plan.held and (force or stale or len(plan.held) >= (plan.count or 0)):
                     out.extend(reversed(plan.held))
                     plan.held = []
             self.plans = [p for p in self.plans if p.held or p.count is None or p.applied < p.count]

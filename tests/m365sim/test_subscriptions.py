@@ -188,3 +188,14 @@ def test_other_tenants_cannot_see_a_subscription(office, receiver, ctl):
     assert office.graph("GET", f"/subscriptions/{s['id']}", token=token).status_code == 404
     assert office.graph("GET", "/subscriptions", token=token).json()["value"] == []
     assert office.graph("GET", "/subscriptions", token=False).status_code == 401
+
+
+def test_resource_forms_and_stats(office, receiver, sim, ctl):
+    mbx_id = sim.world.tenant(office.tid).mailbox(office.rooms[1]).id
+    for i, resource in enumerate([f"/users('{mbx_id}')/events", f"users/{office.rooms[2].upper()}/events"]):
+        body = sub_body(office, receiver, resource=resource, changeType=("created", "updated")[i])
+        r = office.graph("POST", "/subscriptions", json=body)
+        assert r.status_code == 201 and r.json()["resource"] == resource
+    assert {s["mailbox"] for s in ctl.subscriptions()} == {office.rooms[1], office.rooms[2]}
+    assert ctl.stats()["notifications"]["subscriptions_created"] == 2
+    assert ctl.stats()["notifications"]["validations"] == 4
