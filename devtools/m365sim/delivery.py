@@ -127,6 +127,7 @@ class DeliveryEngine:
                 ready: list[Item] = []
                 while self.heap and self.heap[0][0] <= now:
                     ready.append(heapq.heappop(self.heap)[2])
+                ready.extend(self._coalesce({it.url for it in ready}, now))
                 batches = self._batches(ready)
                 free = workers - self.inflight
                 for _url, items in batches[free:]:  # over the worker bound: back in the queue, due now
@@ -136,6 +137,18 @@ class DeliveryEngine:
                 self.inflight += len(batches)
             for url, items in batches:
                 self.pool.submit(self._post, url, items)
+
+    def _coalesce(self, urls: set[str], now: float) -> list[Item]:
+        """Items for the same URLs due within one batch window join this POST (in due order), so a mutation's
+        records, or items released together, are not split by microseconds. Called with ``cv`` held."""
+        window = self.hub.settings.notify_batch_window_ms / 1000
+        take = [e for e in self.heap if e[2].url in urls and e[0] <= now + window]
+        if not take:
+            return []
+        ids = {id(e) for e in take}
+        self.heap = [e for e in self.heap if id(e) not in ids]
+        heapq.heapify(self.heap)
+        return [e[2] for e in sorted(take, key=lambda e: (e[0], e[1]))]
 
     def _batches(self, items: list[Item]) -> list[tuple[str, list[Item]]]:
         size = max(1, self.hub.settings.notify_batch_max)

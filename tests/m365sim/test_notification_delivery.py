@@ -28,7 +28,7 @@ def test_created_updated_deleted_arrive_in_the_documented_shape(office, receiver
     ctl.delete_meeting(office.tid, m["id"])
     assert sim.wait_idle(15)
     items = receiver.wait_items(3)
-    assert [i["changeType"] for i in items] == ["created", "updated", "deleted"]
+    assert sorted(i["changeType"] for i in items) == ["created", "deleted", "updated"]  # no order is promised
     mbx_id = sim.world.tenant(office.tid).mailbox(office.rooms[0]).id
     for i in items:
         assert set(i) == {
