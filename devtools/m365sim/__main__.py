@@ -27,6 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--certificate", help="PEM file of the app's certificate, for client assertions")
     ap.add_argument("--token-lifetime", type=int, help="access-token lifetime in seconds (default 3600)")
     ap.add_argument("--latency-ms", type=int, help="added latency per Graph mailbox request")
+    ap.add_argument(
+        "--notify-time-scale",
+        type=float,
+        help="emulated seconds per real second for notification backoff, slow/drop windows and delays (default 1)",
+    )
+    ap.add_argument("--notify-batch-window-ms", type=int, help="collect notifications per URL this long (default 200)")
+    ap.add_argument(
+        "--notify-no-verify-tls", action="store_true", help="do not verify https notification endpoints' certificates"
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -45,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         sim.world.settings.token_lifetime_s = args.token_lifetime
     if args.latency_ms:
         sim.world.settings.latency_ms = args.latency_ms
+    if args.notify_time_scale:
+        sim.world.settings.notify_time_scale = args.notify_time_scale
+    if args.notify_batch_window_ms is not None:
+        sim.world.settings.notify_batch_window_ms = args.notify_batch_window_ms
+    if args.notify_no_verify_tls:
+        sim.world.settings.notify_verify_tls = False
     sim.start()
     tenants = [{"id": t.id, "domain": t.domain, "rooms": len(t.places)} for t in sim.world.tenants.values()]
     print(

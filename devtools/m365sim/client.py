@@ -205,3 +205,68 @@ class ControlClient:
     def truth(self, tid: str, start: str | None = None, end: str | None = None) -> dict:
         params = {k: v for k, v in (("start", start), ("end", end)) if v}
         return self._call("GET", f"/tenants/{tid}/truth", params=params)
+
+    # --- change notifications ------------------------------------------------------------------------------------
+    def subscriptions(self) -> list[dict]:
+        """Every subscription of every app, with its internal state (mailbox, token expiry, missed, delivered)."""
+        return self._call("GET", "/notifications/subscriptions")
+
+    def lifecycle_event(self, subscription_id: str, event: str) -> dict:
+        """reauthorizationRequired, missed or subscriptionRemoved (which also deletes the subscription)."""
+        return self._call("POST", f"/notifications/subscriptions/{subscription_id}/lifecycle", {"event": event})
+
+    def notification_faults(self) -> dict:
+        return self._call("GET", "/notifications/faults")
+
+    def inject_notification_fault(
+        self, kind: str, count: int | None = None, share: float | None = None, **kw: Any
+    ) -> dict:
+        """Plans: drop (missed?), duplicate, delay (delay_s), reorder (count >= 2), wrong_client_state; each with
+        ``count`` or ``share`` and an optional ``subscription_id``."""
+        body = {"kind": kind, **kw}
+        if count is not None:
+            body["count"] = count
+        if share is not None:
+            body["share"] = share
+        return self._call("POST", "/notifications/faults", body)
+
+    def remove_subscription(self, subscription_id: str) -> dict:
+        return self._call(
+            "POST", "/notifications/faults", {"kind": "remove_subscription", "subscription_id": subscription_id}
+        )
+
+    def unknown_subscription_notifications(
+        self, subscription_id: str | None = None, url: str | None = None, count: int = 1
+    ) -> dict:
+        body = {"kind": "unknown_subscription", "subscription_id": subscription_id, "url": url, "count": count}
+        return self._call("POST", "/notifications/faults", {k: v for k, v in body.items() if v is not None})
+
+    def set_endpoint_mode(self, url: str, mode: str, duration_s: float | None = None) -> dict:
+        """Force an endpoint to ``delayed``, ``dropped`` or back to ``normal`` (emulated seconds)."""
+        return self._call(
+            "POST",
+            "/notifications/faults",
+            {"kind": "endpoint_mode", "url": url, "mode": mode, "duration_s": duration_s},
+        )
+
+    def clear_notification_faults(self) -> dict:
+        return self._call("DELETE", "/notifications/faults")
+
+    def endpoint_health(self) -> list[dict]:
+        return self._call("GET", "/notifications/endpoints")
+
+    def notification_log(self, since: int = 0, limit: int = 1000) -> list[dict]:
+        return self._call("GET", "/notifications/log", params={"since": since, "limit": limit})
+
+    def notification_stats(self) -> dict:
+        return self._call("GET", "/notifications/stats")
+
+    def flush_notifications(self, timeout_s: float = 10, now: bool = False) -> dict:
+        """Wait until no notification is queued or in flight; ``now`` sends delayed/backed-off ones at once."""
+        r = self.http.post(
+            self.base + "/notifications/flush", json={"timeout_s": timeout_s, "now": now}, timeout=timeout_s + 30
+        )
+        return r.json()
+
+    def reset_notifications(self) -> dict:
+        return self._call("DELETE", "/notifications")

@@ -132,6 +132,8 @@ def faults(sim, request):
     f = sim.faults
     if request.method == "DELETE":
         f.reset()
+        for it in sim.notifications.faults.clear():  # notification plans too; held items still go out
+            sim.notifications.engine.schedule(it)
     elif request.method == "POST":
         b = body_of(request)
         kind = b.get("kind")
@@ -151,8 +153,18 @@ def faults(sim, request):
     snap = f.snapshot()
     snap["counters"]["throttled"] = sim.throttle.throttled
     snap["counters"]["delta_tokens_evicted"] = sim.deltas.evicted
+    snap["pending"]["notifications"] = sim.notifications.faults.snapshot()
     return reply(snap)
 
 
 def stats(sim, request):
-    return reply({"stats": dict(sim.stats), "declines": sim.declines, "change_log_stamp": sim.world.changes.last_stamp})
+    with sim.notifications._lock:
+        notifications = dict(sim.notifications.stats)
+    return reply(
+        {
+            "stats": dict(sim.stats),
+            "declines": sim.declines,
+            "change_log_stamp": sim.world.changes.last_stamp,
+            "notifications": notifications,
+        }
+    )

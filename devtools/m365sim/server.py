@@ -19,26 +19,29 @@ from . import (
     control,
     control_calendar,
     control_directory,
+    control_notifications,
     decline,
     delta,
     entra,
     events,
     places,
     signin,
+    subscriptions,
     tls,
 )
 from . import graph_errors as ge
 from .deltastore import DeltaStore
 from .faults import Faults
 from .graphctx import GraphContext
+from .notifications import Notifications
 from .throttling import Throttle
 from .tokens import TokenService
 from .world import World
 
 log = logging.getLogger(__name__)
-GRAPH_MODULES = (places, events, delta, decline, batch)
+GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions)
 ENTRA_MODULES = (entra, consent, signin)
-CONTROL_MODULES = (control, control_directory, control_calendar)
+CONTROL_MODULES = (control, control_directory, control_calendar, control_notifications)
 
 
 class Emulator:
@@ -64,6 +67,7 @@ class Emulator:
         self.auth_codes: dict[str, dict] = {}
         self.stats: Counter = Counter()  # non-fault counters: tokens issued, ...
         self.declines: list[dict] = []  # every decline Graph accepted, for tests and the demo
+        self.notifications = Notifications(self)  # subscriptions, delivery, lifecycle (listens to the change log)
         self.url_map = Map()
         for module in (*ENTRA_MODULES, *GRAPH_MODULES, *CONTROL_MODULES):
             for rule in module.rules():
@@ -94,9 +98,11 @@ class Emulator:
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="m365sim", daemon=True)
         self._thread.start()
+        self.notifications.start()
         return self
 
     def stop(self) -> None:
+        self.notifications.stop()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -121,11 +127,16 @@ class Emulator:
             self.throttle = Throttle(self.world)
             self.deltas = DeltaStore(self.world)
             self.faults.reset()
+            self.notifications.reset()
             self.auth_codes.clear()
             self.declines.clear()
             self.stats.clear()
             if default_tenant or generate_rooms:
                 generator.bootstrap(self.world, rooms=generate_rooms, seed=self.world.seed)
+
+    def wait_idle(self, timeout: float = 10.0, now: bool = False) -> bool:
+        """Block until no change notification is queued or in flight (see ``Notifications.wait_idle``)."""
+        return self.notifications.wait_idle(timeout, now)
 
     # --- WSGI --------------------------------------------------------------------------------------------------
     def wsgi(self, environ, start_response):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .changelog import ChangeLog, ChangeRecord
+from .notifysettings import NotifySettings
 
 DEFAULT_CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 DEFAULT_SECRET = "dev-only-not-secret"
@@ -37,7 +38,7 @@ class Clock:
 
 
 @dataclass
-class Settings:
+class Settings(NotifySettings):
     token_lifetime_s: int = 3600
     max_concurrency: int = 4  # per (app, mailbox), GRAPH_NOTES F
     request_budget: int = 10_000  # per (app, mailbox) per window
@@ -56,7 +57,8 @@ class Settings:
         for k, v in values.items():
             if not hasattr(self, k):
                 raise KeyError(k)
-            setattr(self, k, type(getattr(self, k))(v))
+            kind = type(getattr(self, k))
+            setattr(self, k, v if kind is bool and isinstance(v, bool) else kind(v))
 
 
 @dataclass

@@ -37,6 +37,7 @@ def _clean(sim):
     client.settings(**asdict(Settings()))
     client.clear_faults()
     client.reset_clock()
+    client.reset_notifications()
     sim.throttle.reset()
 
 
@@ -92,3 +93,12 @@ def office(sim, ctl, http) -> Office:
     ctl.add_scope(tid, "RoomCal", member_of_group=f"rooms@{domain}")
     ctl.assign_role(tid, "Application Calendars.ReadWrite", "RoomCal")
     return Office(sim, http, tid, domain, rooms)
+
+
+@pytest.fixture
+def receiver():
+    from .receiver import Receiver
+
+    rx = Receiver()
+    yield rx
+    rx.close()

@@ -28,6 +28,10 @@ def test_cli_serves_https_and_writes_the_ca(tmp_path):
             "8",
             "--client-secret",
             "cli-secret",
+            "--notify-time-scale",
+            "50",
+            "--notify-batch-window-ms",
+            "20",
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -38,6 +42,8 @@ def test_cli_serves_https_and_writes_the_ca(tmp_path):
         assert info["ca_path"] == str(tmp_path / "ca.pem") and Path(info["ca_path"]).exists()
         http = trusted_session(info["ca_path"])
         assert http.get(info["base_url"] + "/_control/health", timeout=10).json()["ok"]
+        settings = http.get(info["base_url"] + "/_control/settings", timeout=10).json()
+        assert settings["notify_time_scale"] == 50 and settings["notify_batch_window_ms"] == 20
         tid = info["tenants"][0]["id"]
         r = http.post(
             f"{info['base_url']}/{tid}/oauth2/v2.0/token",
