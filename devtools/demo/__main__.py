@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from devtools.azurite import free_port
-from devtools.demo import onboarding
+from devtools.demo import live, onboarding
 from devtools.demo.stack import ROOT, Stack
 
 
@@ -59,7 +59,12 @@ def run(stack: Stack, *, seed: int, rooms: int) -> None:
     onboarding.print_rooms(stack, tid)
 
     step("Synchronize room calendars")
-    onboarding.synchronise(stack, tid)
+    handed = onboarding.synchronise(stack, tid)["queued"]
+    live.wait_for_initial_sync(stack, tid, handed)
+
+    step("Live changes: a meeting booked and cancelled in Outlook reaches RoomCal through Graph notifications")
+    live.book_and_cancel(stack, tid, organizer=f"admin@{domain}", rooms=handed)
+    live.print_delivery(stack)
 
 
 def _shown(path: Path) -> str:

@@ -25,4 +25,7 @@ def test_demo_runs_end_to_end_and_stops_by_itself(tmp_path):
     assert "RoomCal is installed in your tenant" in out
     assert "outside the RBAC scope" in out and "mailbox not found" in out and "not a room" in out
     assert "rooms handed to the sync engine" in out
+    assert "RoomCal shows it as the room's next meeting" in out
+    assert "RoomCal no longer shows it" in out
+    assert "notification POSTs to RoomCal" in out
     assert "Demo complete." in out
