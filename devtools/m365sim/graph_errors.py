@@ -78,6 +78,14 @@ def item_not_found() -> GraphError:
     return GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
 
 
+def injected_burst(status: int, retry_after: float | None) -> GraphError:
+    """The answer of an injected 5xx burst (faults.py), as Graph words 503 and other 5xx."""
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    if status == 503:
+        return GraphError(503, "serviceNotAvailable", "The service is temporarily unavailable.", headers)
+    return GraphError(status, "generalException", "An unspecified error has occurred.", headers)
+
+
 def bad_request(message: str, code: str = "BadRequest") -> GraphError:
     return GraphError(400, code, message)
 

@@ -64,15 +64,7 @@ class GraphContext:
             raise ge.invalid_user(ident)
         burst = self.sim.faults.take_burst(mbx.email)
         if burst:
-            headers = {"Retry-After": str(burst.retry_after)} if burst.retry_after else {}
-            raise ge.GraphError(
-                burst.status,
-                "serviceNotAvailable" if burst.status == 503 else "generalException",
-                "The service is temporarily unavailable."
-                if burst.status == 503
-                else "An unspecified error has occurred.",
-                headers,
-            )
+            raise ge.injected_burst(burst.status, burst.retry_after)
         self._slots.append(self.sim.throttle.acquire(self.app_id, mbx.email))
         latency = self.world.settings.latency_ms
         if latency:

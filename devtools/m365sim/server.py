@@ -173,15 +173,7 @@ class Emulator:
             if endpoint is not batch.post_batch:
                 burst = self.faults.take_burst(None)
                 if burst:
-                    headers = {"Retry-After": str(burst.retry_after)} if burst.retry_after else {}
-                    raise ge.GraphError(
-                        burst.status,
-                        "serviceNotAvailable" if burst.status == 503 else "generalException",
-                        "The service is temporarily unavailable."
-                        if burst.status == 503
-                        else "An unspecified error has occurred.",
-                        headers,
-                    )
+                    raise ge.injected_burst(burst.status, burst.retry_after)
             resp = endpoint(ctx, **values)
         except ge.GraphError as err:
             resp = err.response(client_request_id)
