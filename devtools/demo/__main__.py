@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -71,6 +72,10 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def keep_running_default() -> bool:
     choice = os.environ.get("DEMO_KEEP_RUNNING")
     if choice is not None:
@@ -88,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--run-dir", type=Path, default=ROOT / ".run" / "demo")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill` stops the demo as cleanly as Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's access log stays quiet
     args.run_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(args.run_dir, args.port or free_port(), args.sim_port)

@@ -1,6 +1,8 @@
 """`make demo` is the product's main job: it must run from nothing to a printed result."""
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 
@@ -29,3 +31,24 @@ def test_demo_runs_end_to_end_and_stops_by_itself(tmp_path):
     assert "RoomCal no longer shows it" in out
     assert "notification POSTs to RoomCal" in out
     assert "Demo complete." in out
+
+
+def test_demo_kept_running_stops_everything_on_sigterm(tmp_path):
+    """A demo left serving and then killed takes Azurite, the emulator and the dev host down with it."""
+    port = free_port()
+    env = {**os.environ, "DEMO_KEEP_RUNNING": "1"}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "devtools.demo", "--port", str(port), "--sim-port", "0", "--rooms", "8",
+         "--run-dir", str(tmp_path)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in demo.stdout:
+        lines.append(line)
+        if line.startswith("Serving on"):
+            break
+    assert any(line.startswith("Serving on") for line in lines), "".join(lines)
+    demo.send_signal(signal.SIGTERM)
+    rest = demo.communicate(timeout=60)[0]
+    assert demo.returncode == 0, rest
+    assert "Stopping." in rest
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the dev host is still listening"
