@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import freshness, initial_sync, notification_ack
+from benchmarks import freshness, graph_requests, initial_sync, notification_ack
 
 BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.main,
-              "initial_sync": initial_sync.main}
+              "graph_requests": graph_requests.main, "initial_sync": initial_sync.main}
 
 
 def main(argv: list[str]) -> int:
