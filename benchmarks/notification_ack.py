@@ -48,8 +48,9 @@ class Burst:
     items_per_post: int
 
 
-BURSTS = (Burst("single", posts=2500, posts_per_s=500.0, items_per_post=1),
-          Burst("batched", posts=1000, posts_per_s=200.0, items_per_post=5))
+BURSTS = (Burst("single", posts=1500, posts_per_s=500.0, items_per_post=1),
+          Burst("batched x5", posts=600, posts_per_s=100.0, items_per_post=5),
+          Burst("batched x10", posts=360, posts_per_s=60.0, items_per_post=10))
 
 
 def main(bursts: tuple[Burst, ...] = BURSTS, connections: int = 16) -> dict:
