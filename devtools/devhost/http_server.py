@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import azure.functions as func
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from devtools.devhost import auth
@@ -52,6 +52,16 @@ def to_response(result) -> Response:
 def to_http_request(request: Request, params: dict[str, str], body: bytes) -> func.HttpRequest:
     return func.HttpRequest(method=request.method, url=request.url, headers=dict(request.headers),
                             params={k: request.args.get(k) for k in request.args}, route_params=params, body=body)
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 with persistent connections, as the real host's front end (Kestrel) serves them.
+
+    werkzeug's default is HTTP/1.0: a new TCP connection (and a new server thread) per request,
+    which no production front end costs a caller. Every response carries a Content-Length
+    (werkzeug sets it for the byte bodies built in ``to_response``), so keep-alive is safe."""
+
+    protocol_version = "HTTP/1.1"
 
 
 class HttpFrontDoor:
@@ -132,7 +142,7 @@ class HttpFrontDoor:
 
     # -- server ---------------------------------------------------------------------------
     def start(self, port: int, host: str = "127.0.0.1") -> int:
-        self._server = make_server(host, port, self, threaded=True)
+        self._server = make_server(host, port, self, threaded=True, request_handler=KeepAliveHandler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="devhost-http", daemon=True)
         self._thread.start()

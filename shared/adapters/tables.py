@@ -1,10 +1,25 @@
-"""Azure Table Storage adapter for the TableStore port (azure-data-tables)."""
+"""Azure Table Storage adapter for the TableStore port (azure-data-tables).
+
+``upsert_many`` writes entity group transactions with a lean multipart body of its own: the SDK's
+``submit_transaction`` builds every operation as a full HttpRequest, serialises them through
+``email`` and a thread pool and parses the answer the same way, which was about 60 % of a sync
+worker's CPU. The body is the documented $batch format (one changeset of replace-upserts of one
+partition, entity JSON from the SDK's own serialiser), sent through the client's pipeline, so
+authentication, retries and the API version are the SDK's. Any answer other than every
+operation succeeding is retried once through ``submit_transaction`` (upserts are idempotent),
+which raises the SDK's exact error.
+https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-transactions
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from urllib.parse import quote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -14,12 +29,15 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
 )
+from azure.core.rest import HttpRequest
 from azure.data.tables import TableServiceClient, UpdateMode
+from azure.data.tables._serialize import _add_entity_properties
 
 from shared.errors import Conflict, NotFound, Unavailable
 from shared.ports import Entity
 
 _BATCH_LIMIT = 100  # Table Storage accepts at most 100 operations per transaction
+_PART_STATUS = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 
 
 class AzureTableStore:
@@ -99,7 +117,8 @@ class AzureTableStore:
         for rows in by_partition.values():
             it = iter(rows)
             while chunk := list(islice(it, _BATCH_LIMIT)):
-                client.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk])
+                if not _lean_upserts(client, table, chunk):
+                    client.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk])
 
     def ping(self) -> None:
         # A health probe answers fast: one attempt, short connect timeout, no SDK retries.
@@ -107,6 +126,34 @@ class AzureTableStore:
             next(iter(self._service.list_tables(results_per_page=1, retry_total=0, connection_timeout=3)), None)
         except AzureError as exc:
             raise Unavailable(f"table storage unreachable: {type(exc).__name__}") from exc
+
+
+def _lean_upserts(client, table: str, entities: list[Entity]) -> bool:
+    """One $batch of replace-upserts (one partition); True when every operation succeeded."""
+    base = f"{client.scheme}://{client._primary_hostname}"
+    batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
+    parts = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
+    for entity in entities:
+        pk, rk = (quote(str(entity[k]).replace("'", "''"), safe="") for k in ("PartitionKey", "RowKey"))
+        parts.append(
+            f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+            f"PUT {base}/{table}(PartitionKey='{pk}',RowKey='{rk}') HTTP/1.1\r\n"
+            "Content-Type: application/json\r\nAccept: application/json;odata=minimalmetadata\r\n"
+            "DataServiceVersion: 3.0\r\n\r\n"
+            f"{json.dumps(_add_entity_properties(entity), separators=(',', ':'))}\r\n")
+    parts.append(f"--{changeset}--\r\n--{batch}--\r\n")
+    request = HttpRequest("POST", f"{base}/$batch", content="".join(parts).encode("utf-8"), headers={
+        "x-ms-version": client.api_version, "DataServiceVersion": "3.0", "MaxDataServiceVersion": "3.0;NetFx",
+        "Content-Type": f"multipart/mixed; boundary={batch}", "Accept": "application/json"})
+    try:
+        response = client._client.send_request(request, stream=True)  # a multipart answer: read it raw
+        content = response.read()
+    except AzureError:
+        return False  # the SDK path retries and raises its own error
+    if response.status_code != 202:
+        return False
+    statuses = _PART_STATUS.findall(content)
+    return len(statuses) == len(entities) and all(s.startswith(b"2") for s in statuses)
 
 
 def _plain(entity) -> Entity:

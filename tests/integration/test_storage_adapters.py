@@ -54,6 +54,25 @@ class TestAzureTableStore:
         assert [r["n"] for r in store.query(table_name, "p1", filter="n lt 6")] == [1, 3, 5]
         assert len(list(store.query(table_name))) == 250
 
+    def test_lean_batches_keep_quotes_unicode_and_types_and_replace(self, storage_connection, table_name,
+                                                                     monkeypatch):
+        from datetime import UTC, datetime
+
+        from shared.adapters import tables
+
+        used = []
+        lean = tables._lean_upserts
+        monkeypatch.setattr(tables, "_lean_upserts", lambda *a: used.append(lean(*a)) or used[-1])
+        store, now = AzureTableStore(storage_connection), datetime.now(UTC)
+        rows = [{"PartitionKey": "t|o'b ü", "RowKey": f"r'{i} %2F", "n": i, "f": 1.5, "b": True, "at": now,
+                 "s": 'é"\n'} for i in range(120)]
+        store.upsert_many(table_name, rows)
+        store.upsert_many(table_name, [{"PartitionKey": "t|o'b ü", "RowKey": "r'0 %2F", "n": 7}])
+        assert used == [True, True, True]  # 100 + 20, then the replacement: no SDK fallback
+        got = {r["RowKey"]: r for r in store.query(table_name, "t|o'b ü")}
+        assert len(got) == 120 and got["r'0 %2F"]["n"] == 7 and "s" not in got["r'0 %2F"]
+        assert got["r'5 %2F"]["at"] == now and got["r'5 %2F"]["s"] == 'é"\n' and got["r'5 %2F"]["b"] is True
+
     def test_unreachable_storage_is_unavailable(self):
         from devtools.azurite import connection_string, free_port
 
