@@ -31,7 +31,11 @@ from azure.core.exceptions import (
 )
 from azure.core.rest import HttpRequest
 from azure.data.tables import TableServiceClient, UpdateMode
-from azure.data.tables._serialize import _add_entity_properties
+
+try:  # a private helper of the SDK: without it the lean path is off and the SDK's own path writes
+    from azure.data.tables._serialize import _add_entity_properties
+except ImportError:  # pragma: no cover - depends on the installed SDK
+    _add_entity_properties = None
 
 from shared.errors import Conflict, NotFound, Unavailable
 from shared.ports import Entity
@@ -129,7 +133,20 @@ class AzureTableStore:
 
 
 def _lean_upserts(client, table: str, entities: list[Entity]) -> bool:
-    """One $batch of replace-upserts (one partition); True when every operation succeeded."""
+    """One $batch of replace-upserts (one partition); True when every operation succeeded.
+
+    False means "write these through the SDK instead": any failure, and any change in the SDK's
+    private surface this relies on (an attribute gone or renamed), only turns the fast path off.
+    """
+    if _add_entity_properties is None:
+        return False
+    try:
+        return _send_lean_batch(client, table, entities)
+    except (AzureError, AttributeError, TypeError):
+        return False
+
+
+def _send_lean_batch(client, table: str, entities: list[Entity]) -> bool:
     base = f"{client.scheme}://{client._primary_hostname}"
     batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
     parts = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
@@ -145,11 +162,8 @@ def _lean_upserts(client, table: str, entities: list[Entity]) -> bool:
     request = HttpRequest("POST", f"{base}/$batch", content="".join(parts).encode("utf-8"), headers={
         "x-ms-version": client.api_version, "DataServiceVersion": "3.0", "MaxDataServiceVersion": "3.0;NetFx",
         "Content-Type": f"multipart/mixed; boundary={batch}", "Accept": "application/json"})
-    try:
-        response = client._client.send_request(request, stream=True)  # a multipart answer: read it raw
-        content = response.read()
-    except AzureError:
-        return False  # the SDK path retries and raises its own error
+    response = client._client.send_request(request, stream=True)  # a multipart answer: read it raw
+    content = response.read()
     if response.status_code != 202:
         return False
     statuses = _PART_STATUS.findall(content)

@@ -98,3 +98,23 @@ def test_merge_returns_the_new_etag_for_the_next_conditional_write(storage_conne
     assert etag == store.get(table, "p", "r")["_etag"]
     store.merge(table, {"PartitionKey": "p", "RowKey": "r", "n": 3}, etag=etag)
     assert store.get(table, "p", "r")["n"] == 3
+
+
+class TestLeanBatchFallback:
+    """The lean $batch path relies on SDK internals; if they change, writes go through the SDK instead."""
+
+    @pytest.mark.parametrize("breakage", ["helper_gone", "attribute_gone"])
+    def test_upsert_many_still_writes_when_the_lean_path_breaks(self, storage_connection, table_name, monkeypatch,
+                                                                breakage):
+        from shared.adapters import tables as adapter
+
+        if breakage == "helper_gone":
+            monkeypatch.setattr(adapter, "_add_entity_properties", None)
+        else:
+            def renamed(*args, **kwargs):
+                raise AttributeError("'TableClient' object has no attribute '_primary_hostname'")
+
+            monkeypatch.setattr(adapter, "_send_lean_batch", renamed)
+        store = AzureTableStore(storage_connection)
+        store.upsert_many(table_name, [{"PartitionKey": "p", "RowKey": f"{i:03d}", "n": i} for i in range(120)])
+        assert sorted(r["n"] for r in store.query(table_name, "p")) == list(range(120))
