@@ -70,7 +70,7 @@ def _room_bookings(world, t, rng, people, email, tz_name, anchor_dt, workdays) -
             id=_guid(world.ids),
             tenant_id=t.id,
             organizer=org,
-            attendees=[*group, room_att],
+            attendees=(*group, room_att),  # a tuple: smaller than a list, never mutated
             start=start_local,
             end=start_local + timedelta(minutes=dur),
             tz=tz_name,
@@ -119,14 +119,14 @@ def _room_bookings(world, t, rng, people, email, tz_name, anchor_dt, workdays) -
             key = d.isoformat()
             r = rng.random()
             if r < 0.04:
-                m.overrides[key] = Override(removed=True, cancelled=True, stamp=m.stamp, modified=m.created)
+                m.own_overrides()[key] = Override(removed=True, cancelled=True, stamp=m.stamp, modified=m.created)
             elif r < 0.07:
                 moved = datetime.combine(d, time()) + timedelta(minutes=start_min + 30)
-                m.overrides[key] = Override(
+                m.own_overrides()[key] = Override(
                     start=moved, end=moved + timedelta(minutes=dur), stamp=m.stamp, modified=m.created
                 )
             elif r < 0.09:
-                m.overrides[key] = Override(cancelled=True, stamp=m.stamp, modified=m.created)
+                m.own_overrides()[key] = Override(cancelled=True, stamp=m.stamp, modified=m.created)
             else:
                 _presence(
                     rng,
