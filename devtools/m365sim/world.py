@@ -86,14 +86,14 @@ class Mailbox:
     id: str
     email: str
     name: str
-    kind: str = "room"  # RecipientTypeDetails: "room" → RoomMailbox, "user" → UserMailbox
+    kind: str = "room"  # RecipientTypeDetails: "room" → RoomMailbox, "shared" → SharedMailbox, else UserMailbox
     country: str = "NL"
     exchange_enabled: bool = True
     time_zone: str = "Europe/Amsterdam"
 
     @property
     def recipient_type(self) -> str:
-        return "RoomMailbox" if self.kind == "room" else "UserMailbox"
+        return {"room": "RoomMailbox", "shared": "SharedMailbox"}.get(self.kind, "UserMailbox")
 
 
 @dataclass
