@@ -144,3 +144,25 @@ def test_truth_export_is_deterministic_with_all_day_and_not_a_room():
     assert a == b
     assert "not_a_room" in a["misconfigured"].values()
     assert any(e["isAllDay"] for r in a["rooms"].values() for e in r["events"])
+
+
+def test_generated_meetings_share_read_only_empties_until_written():
+    """The memory savings must not leak writes: a decline or an exception gets the meeting its own dict."""
+    from devtools.m365sim import organizer
+    from devtools.m365sim.calendar import NO_DECLINES, NO_OVERRIDES
+
+    w = World(2)
+    t = generator.generate(w, seed=2, rooms=10, days_back=20, days_ahead=20, anchor=ANCHOR)
+    singles = [m for m in t.meetings.values() if m.recurrence is None and not m.is_all_day]
+    series = next(m for m in t.meetings.values() if m.recurrence and not m.overrides)
+    assert all(m.overrides is NO_OVERRIDES for m in singles)
+    copy = next(iter(singles[0].copies.values()))
+    other = next(iter(singles[1].copies.values()))
+    assert copy.declined is NO_DECLINES and other.declined is NO_DECLINES
+    assert t.copies[copy.raw] is copy and copy.id.startswith("AAMkAG")
+    organizer.decline(w, t, copy, None)
+    assert "*" in copy.declined and other.declined is NO_DECLINES and not NO_DECLINES
+    key = series.recurrence["range"]["startDate"]
+    organizer.cancel_meeting(w, t, series, occurrence=key)
+    assert series.overrides[key].cancelled and not NO_OVERRIDES
+    assert all(m.overrides is NO_OVERRIDES for m in singles)
