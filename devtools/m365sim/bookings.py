@@ -1,9 +1,10 @@
 """The generator's bookings and sensor timelines for one office (see ``generator`` for the overall picture).
 
-Per room: a popularity; weekly series first (with removed, moved and cancelled occurrences), then singles in free
-half-hour slots between 08:00 and 18:00 room time; about a fifth ad hoc (created under 15 minutes before start),
-the rest planned hours to weeks ahead. Sensors cover past days only: attended meetings give presence, about 15%
-are no-shows (no presence), and ad-hoc meet-ups give presence without any booking.
+Per room: a popularity; a few all-day blocks first (an offsite or maintenance: ``isAllDay``, midnight to midnight in
+the room's time zone, one day or two, no presence); weekly series next (with removed, moved and cancelled
+occurrences), then singles in free half-hour slots between 08:00 and 18:00 room time; about a fifth ad hoc (created
+under 15 minutes before start), the rest planned hours to weeks ahead. Sensors cover past days only: attended
+meetings give presence, about 15% are no-shows (no presence), and ad-hoc meet-ups give presence without any booking.
 """
 
 from __future__ import annotations
@@ -41,8 +42,12 @@ def book_office(world, t, rng, people, room_tz, anchor_dt, days_back, days_ahead
 
 
 def _room_bookings(world, t, rng, people, email, tz_name, anchor_dt, workdays) -> None:
-    place, zone = t.places[email], ZoneInfo(tz_name)
-    room_att = Attendee(place.email, place.name, "resource")
+    place, zone = t.places.get(email), ZoneInfo(tz_name)
+    if place is not None:
+        room_att, capacity = Attendee(place.email, place.name, "resource"), place.capacity or 4
+    else:  # a mailbox that is not a room (generator's ``not_a_room``): it is invited like a person
+        mbx = t.mailboxes[email]
+        room_att, capacity = Attendee(mbx.email, mbx.name, "required"), 4
     popularity = rng.uniform(0.1, 0.75)
     busy: dict[date, list[tuple[int, int]]] = {}
     presence: list[tuple[datetime, datetime, int]] = []
@@ -60,7 +65,7 @@ def _room_bookings(world, t, rng, people, email, tz_name, anchor_dt, workdays) -
         return [people[i] for i in picks]
 
     def add(start_local: datetime, dur: int, recurrence=None, n_occ: int = 1):
-        group = attendees(place.capacity or 4)
+        group = attendees(capacity)
         org = group[0]
         start_utc = start_local.replace(tzinfo=zone).astimezone(UTC)
         created = min(start_utc - _lead(rng), anchor_dt - timedelta(minutes=rng.randint(1, 600)))
@@ -70,7 +75,7 @@ def _room_bookings(world, t, rng, people, email, tz_name, anchor_dt, workdays) -
             id=_guid(world.ids),
             tenant_id=t.id,
             organizer=org,
-            attendees=[*group, room_att],
+            attendees=(*group, room_att),  # a tuple: smaller than a list, never mutated
             start=start_local,
             end=start_local + timedelta(minutes=dur),
             tz=tz_name,
@@ -88,6 +93,34 @@ def _room_bookings(world, t, rng, people, email, tz_name, anchor_dt, workdays) -
             m.cancelled = True
         return m, len(group)
 
+    # all-day blocks (rooms only): about one every eight working weeks, some over two days
+    for _ in range(rng.randint(0, len(workdays) // 40) if place is not None else 0):
+        i = rng.randrange(len(workdays))
+        days = workdays[i : i + (2 if rng.random() < 0.2 else 1)]
+        days = [d for d in days if d - days[0] < timedelta(days=len(days))]  # consecutive only
+        if any(not book(d, 0, 24 * 60) for d in days):
+            continue
+        start_local = datetime.combine(days[0], time())
+        created = min(
+            start_local.replace(tzinfo=zone).astimezone(UTC) - timedelta(days=rng.randint(2, 45)),
+            anchor_dt - timedelta(minutes=rng.randint(1, 600)),
+        )
+        org = people[rng.randrange(len(people))]
+        m = Meeting(
+            id=_guid(world.ids),
+            tenant_id=t.id,
+            organizer=org,
+            attendees=(org, room_att),
+            start=start_local,
+            end=start_local + timedelta(days=len(days)),
+            tz=tz_name,
+            created=created,
+            modified=created,
+            stamp=world.next_stamp(),
+            is_all_day=True,
+        )
+        t.meetings[m.id] = m
+        add_copy(world, t, m, email)
     # weekly series: a few per room, 8-26 occurrences each
     for _ in range(int(popularity * 4)):
         d0 = workdays[rng.randrange(len(workdays))]
@@ -119,14 +152,14 @@ def _room_bookings(world, t, rng, people, email, tz_name, anchor_dt, workdays) -
             key = d.isoformat()
             r = rng.random()
             if r < 0.04:
-                m.overrides[key] = Override(removed=True, cancelled=True, stamp=m.stamp, modified=m.created)
+                m.own_overrides()[key] = Override(removed=True, cancelled=True, stamp=m.stamp, modified=m.created)
             elif r < 0.07:
                 moved = datetime.combine(d, time()) + timedelta(minutes=start_min + 30)
-                m.overrides[key] = Override(
+                m.own_overrides()[key] = Override(
                     start=moved, end=moved + timedelta(minutes=dur), stamp=m.stamp, modified=m.created
                 )
             elif r < 0.09:
-                m.overrides[key] = Override(cancelled=True, stamp=m.stamp, modified=m.created)
+                m.own_overrides()[key] = Override(cancelled=True, stamp=m.stamp, modified=m.created)
             else:
                 _presence(
                     rng,

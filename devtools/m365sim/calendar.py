@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from . import recurrence as rec
 from .world import event_id
+
+# Shared read-only empties: most copies are never declined and most meetings have no exceptions, so a generated
+# year of bookings does not pay for two empty dicts per meeting. Writers call ``own_declines``/``own_overrides``.
+NO_DECLINES: MappingProxyType = MappingProxyType({})
+NO_OVERRIDES: MappingProxyType = MappingProxyType({})
 
 
 @dataclass(slots=True)
@@ -39,12 +45,19 @@ class Copy:
     meeting: Meeting
     mailbox: str  # lower-case email
     raw: bytes
-    declined: dict[str, tuple[int, datetime]] = field(default_factory=dict)  # occurrence key or "*" → (stamp, at)
+    # occurrence key or "*" → (stamp, at); read-only until own_declines()
+    declined: dict[str, tuple[int, datetime]] = field(default_factory=lambda: NO_DECLINES)
     accepted_at: datetime | None = None
-    id: str = ""  # the Graph id of the single event or series master, derived from raw
 
-    def __post_init__(self) -> None:
-        self.id = event_id(self.raw)
+    @property
+    def id(self) -> str:
+        """The Graph id of the single event or series master, derived from raw (not stored: ~80 bytes a copy)."""
+        return event_id(self.raw)
+
+    def own_declines(self) -> dict[str, tuple[int, datetime]]:
+        if self.declined is NO_DECLINES:
+            self.declined = {}
+        return self.declined
 
     def occurrence_id(self, key: str) -> str:
         return event_id(self.raw, key)
@@ -64,7 +77,7 @@ class Meeting:
     stamp: int
     subject: str | None = None  # None → a canary subject (canary.subject)
     recurrence: dict | None = None
-    overrides: dict[str, Override] = field(default_factory=dict)
+    overrides: dict[str, Override] = field(default_factory=lambda: NO_OVERRIDES)  # read-only until own_overrides()
     sensitivity: str = "normal"
     online: bool = False
     online_provider: str = "teamsForBusiness"
@@ -84,6 +97,11 @@ class Meeting:
     @property
     def duration(self) -> timedelta:
         return self.end - self.start
+
+    def own_overrides(self) -> dict[str, Override]:
+        if self.overrides is NO_OVERRIDES:
+            self.overrides = {}
+        return self.overrides
 
     def rooms(self) -> list[Attendee]:
         return [a for a in self.attendees if a.type == "resource"]

@@ -12,7 +12,7 @@ from werkzeug.routing import Rule
 from . import graph_errors as ge
 from .calendar import instances
 from .eventshape import IANA_BY_WINDOWS, render_instance, render_master
-from .world import event_id, parse_event_id
+from .world import parse_event_id
 
 
 def rules() -> list[Rule]:
@@ -81,7 +81,7 @@ def find(ctx, mbx, ident: str):
     if parsed is None:
         raise ge.GraphError(400, "ErrorInvalidIdMalformed", "Id is malformed.")
     raw, key = parsed
-    copy = ctx.tenant.copies.get(event_id(raw))
+    copy = ctx.tenant.copies.get(raw)
     if copy is None or copy.mailbox != mbx.email.lower():
         raise ge.item_not_found()
     return copy, key

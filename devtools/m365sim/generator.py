@@ -3,14 +3,21 @@
 ``generate(world, seed=1, rooms=20)`` builds a consented tenant whose rooms are in an RBAC scope (a mail-enabled
 security group), except a few deliberately misconfigured ones, labelled in ``tenant.labels`` and in the truth:
 ``outside_scope`` (not in the group), ``no_mailbox`` (a place without a mailbox → 404 ErrorInvalidUser),
-``not_exchange_enabled`` (→ 404 MailboxNotEnabledForRESTAPI), ``user_mailbox`` (a user mailbox listed as a room).
+``not_exchange_enabled`` (→ 404 MailboxNotEnabledForRESTAPI), and ``not_a_room``: a shared mailbox (a facilities
+desk) that the Exchange admin put into the rooms group by mistake. As in Exchange, /places lists room mailboxes
+only, so it is not there; it is in the RBAC scope and Graph reads its calendar. The truth lists it (under
+``rooms`` with ``listed_as_room: false`` and under ``misconfigured``) so a test or the demo can register it by
+e-mail. (Until 2026-11 this was ``user_mailbox``, a user mailbox listed in /places, which Exchange cannot do.)
 
-Bookings: per room a popularity; weekly series, then singles in free slots (08:00-18:00 room time); sizes vs
-capacity, lead times (about a fifth ad hoc, under 15 minutes; the rest hours to weeks ahead), cancellations,
-private and online meetings. Sensors (past days only): attended meetings → presence; no-shows → none; ad-hoc
-meet-ups → presence without a booking. Bulk generation is an import, not a mutation: it writes no change log.
-Everything uses one ``random.Random`` per seed and stable iteration orders, so the same seed (and anchor) gives
-the same world, ids included.
+Buildings are in different time zones (Amsterdam, London, Berlin, New York, ...): an office with more than 40
+rooms has at least two, and each room mailbox's events are in its building's zone.
+
+Bookings: per room a popularity; a few all-day blocks (offsite, maintenance); weekly series, then singles in free
+slots (08:00-18:00 room time); sizes vs capacity, lead times (about a fifth ad hoc, under 15 minutes; the rest hours
+to weeks ahead), cancellations, private and online meetings. Sensors (past days only): attended meetings → presence;
+no-shows → none; ad-hoc meet-ups → presence without a booking. Bulk generation is an import, not a mutation: it
+writes no change log. Everything uses one ``random.Random`` per seed and stable iteration orders, so the same seed
+(and anchor) gives the same world, ids included.
 """
 
 from __future__ import annotations
@@ -22,13 +29,16 @@ from .bookings import book_office
 from .calendar import Attendee
 from .world import Group, Mailbox, Place, RoleAssignment, RoomList, Scope, Tenant, User, World
 
+# in the order buildings are added: a two-building office already spans two time zones
 BUILDINGS = [
     ("Amstel", "NL", "Amsterdam", "Europe/Amsterdam"),
-    ("Zuidas", "NL", "Amsterdam", "Europe/Amsterdam"),
-    ("Spree", "DE", "Berlin", "Europe/Berlin"),
-    ("Maas", "NL", "Rotterdam", "Europe/Amsterdam"),
     ("Thames", "GB", "London", "Europe/London"),
+    ("Spree", "DE", "Berlin", "Europe/Berlin"),
+    ("Hudson", "US", "New York", "America/New_York"),
+    ("Zuidas", "NL", "Amsterdam", "Europe/Amsterdam"),
 ]
+MISCONFIGURED = ["outside_scope", "no_mailbox", "not_exchange_enabled", "outside_scope"]  # rooms 0..3
+NOT_A_ROOM = "not_a_room"  # a shared mailbox in the rooms group; formerly "user_mailbox"
 ROOM_NAMES = [
     "Tulip",
     "Rose",
@@ -174,10 +184,7 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
         )
     )
     n_buildings = max(1, min(len(BUILDINGS), (n_rooms + 39) // 40))
-    misconfig = (
-        ["outside_scope", "no_mailbox", "not_exchange_enabled", "user_mailbox", "outside_scope"] if n_rooms >= 8 else []
-    )
-    misconfig = misconfig[: 4 if n_rooms < 20 else 5]
+    misconfig = MISCONFIGURED[: 3 if n_rooms < 20 else 4] if n_rooms >= 8 else []
     room_tz: dict[str, str] = {}
     for i in range(n_rooms):
         b_name, country, city, tz = BUILDINGS[i % n_buildings]
@@ -206,12 +213,19 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
             t.labels[email.lower()] = label
         if label == "no_mailbox":
             continue
-        kind = "user" if label == "user_mailbox" else "room"
         t.mailboxes[email.lower()] = Mailbox(
-            _guid(rng), email, p.name, kind, country, label != "not_exchange_enabled", tz
+            _guid(rng), email, p.name, "room", country, label != "not_exchange_enabled", tz
         )
         room_tz[email.lower()] = tz
         if label != "outside_scope":
             group.members.add(email.lower())
+    if n_rooms >= 8:
+        # not a room: a shared mailbox in the rooms group by mistake; no /places entry (Exchange lists rooms only)
+        b_name, country, _, tz = BUILDINGS[0]
+        email = f"facilities-{b_name.lower()}@{domain}"
+        t.mailboxes[email] = Mailbox(_guid(rng), email, f"{b_name} facilities desk", "shared", country, True, tz)
+        t.labels[email] = NOT_A_ROOM
+        room_tz[email] = tz
+        group.members.add(email)
     book_office(world, t, rng, people, room_tz, anchor_dt, days_back, days_ahead)
     return t

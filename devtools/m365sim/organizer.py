@@ -54,13 +54,13 @@ def add_copy(world: World, tenant: Tenant, m: Meeting, email: str) -> Copy:
     """Put meeting ``m`` into mailbox ``email`` (lower-case) with a fresh event id; no change record."""
     copy = Copy(meeting=m, mailbox=email, raw=world.raw_id(), accepted_at=m.modified)
     m.copies[email] = copy
-    tenant.copies[copy.id] = copy
+    tenant.copies[copy.raw] = copy
     tenant.by_mailbox.setdefault(email, []).append(copy)
     return copy
 
 
 def _drop_copy(world: World, tenant: Tenant, copy: Copy, log: bool) -> None:
-    tenant.copies.pop(copy.id, None)
+    tenant.copies.pop(copy.raw, None)
     lst = tenant.by_mailbox.get(copy.mailbox, [])
     if copy in lst:
         lst.remove(copy)
@@ -152,7 +152,7 @@ def update_meeting(
         if occurrence:
             if not series_has_occurrence(m, occurrence):
                 raise MeetingError(f"meeting has no occurrence on {occurrence}")
-            o = m.overrides.setdefault(occurrence, Override())
+            o = m.own_overrides().setdefault(occurrence, Override())
             base_s = o.start or datetime.combine(datetime.fromisoformat(occurrence).date(), m.start.time())
             base_e = o.end or base_s + m.duration
             o.start = parse_local(start, m.zone) if start else base_s
@@ -196,7 +196,7 @@ def cancel_meeting(
         if occurrence:
             if not series_has_occurrence(m, occurrence):
                 raise MeetingError(f"meeting has no occurrence on {occurrence}")
-            o = m.overrides.setdefault(occurrence, Override())
+            o = m.own_overrides().setdefault(occurrence, Override())
             o.cancelled, o.removed, o.stamp, o.modified = True, remove, stamp, now
             _touch_all(world, tenant, m, occurrence, "deleted" if remove else "updated")
             return
@@ -212,7 +212,7 @@ def delete_meeting(world: World, tenant: Tenant, m: Meeting, *, occurrence: str 
         if occurrence:
             if not series_has_occurrence(m, occurrence):
                 raise MeetingError(f"meeting has no occurrence on {occurrence}")
-            o = m.overrides.setdefault(occurrence, Override())
+            o = m.own_overrides().setdefault(occurrence, Override())
             o.removed, o.stamp, o.modified = True, world.next_stamp(), world.clock.now()
             _touch_all(world, tenant, m, occurrence, "deleted")
             return
@@ -225,6 +225,6 @@ def delete_meeting(world: World, tenant: Tenant, m: Meeting, *, occurrence: str 
 def decline(world: World, tenant: Tenant, copy: Copy, key: str | None) -> None:
     """The mailbox owner (here: the app, on the room's behalf) declines one occurrence or the whole event."""
     with world.mutate():
-        copy.declined[key or "*"] = (world.next_stamp(), world.clock.now().astimezone(UTC))
+        copy.own_declines()[key or "*"] = (world.next_stamp(), world.clock.now().astimezone(UTC))
         mbx = tenant.mailboxes[copy.mailbox]
         world.record(tenant.id, mbx, copy.occurrence_id(key) if key else copy.id, copy.id if key else None, "updated")

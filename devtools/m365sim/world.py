@@ -86,14 +86,14 @@ class Mailbox:
     id: str
     email: str
     name: str
-    kind: str = "room"  # RecipientTypeDetails: "room" → RoomMailbox, "user" → UserMailbox
+    kind: str = "room"  # RecipientTypeDetails: "room" → RoomMailbox, "shared" → SharedMailbox, else UserMailbox
     country: str = "NL"
     exchange_enabled: bool = True
     time_zone: str = "Europe/Amsterdam"
 
     @property
     def recipient_type(self) -> str:
-        return "RoomMailbox" if self.kind == "room" else "UserMailbox"
+        return {"room": "RoomMailbox", "shared": "SharedMailbox"}.get(self.kind, "UserMailbox")
 
 
 @dataclass
@@ -167,7 +167,7 @@ class Tenant:
     scopes: dict[str, Scope] = field(default_factory=dict)
     role_assignments: list[RoleAssignment] = field(default_factory=list)
     meetings: dict = field(default_factory=dict)  # meeting id → calendar.Meeting
-    copies: dict = field(default_factory=dict)  # event id of a single/master → calendar.Copy
+    copies: dict = field(default_factory=dict)  # raw id (bytes) of a single/master → calendar.Copy
     by_mailbox: dict = field(default_factory=dict)  # lower-case email → list[calendar.Copy]
     occupancy: dict[str, list[tuple[datetime, datetime, int]]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # mailbox/place email → generator's misconfiguration

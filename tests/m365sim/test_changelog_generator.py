@@ -81,6 +81,10 @@ def test_generated_world_is_realistic():
     assert any(m.recurrence for m in meetings) and any(m.cancelled for m in meetings)
     assert any(m.sensitivity == "private" for m in meetings) and any(m.online for m in meetings)
     for m in meetings:
+        if not m.rooms():  # the shared mailbox labelled not_a_room is invited like a person
+            invited = [a.email.lower() for a in m.attendees if a.email.lower() in t.labels]
+            assert invited == [f"facilities-amstel@{t.domain}"]
+            continue
         room = m.rooms()[0].email.lower()
         assert 1 <= len(m.attendees) - 1 <= caps[room] + 2
         assert m.created <= datetime.fromisoformat("2026-02-01T00:00:00+00:00")
@@ -106,13 +110,16 @@ def test_generated_misconfigured_rooms_answer_as_documented(office, ctl):
     truth = ctl.truth(gen["tenant"])
     for email in truth["rooms"]:
         labels[email] = office.sim.world.tenants[gen["tenant"]].labels.get(email, "ok")
-    expect = {"ok": 200, "outside_scope": 403, "no_mailbox": 404, "not_exchange_enabled": 404, "user_mailbox": 200}
+    assert {e: lb for e, lb in labels.items() if lb != "ok"} == truth["misconfigured"]
+    expect = {"ok": 200, "outside_scope": 403, "no_mailbox": 404, "not_exchange_enabled": 404, "not_a_room": 200}
     assert set(labels.values()) == set(expect)
     for email, label in labels.items():
         r = office.graph("GET", f"/users/{email}/calendarView?{WINDOW}")
         assert r.status_code == expect[label], (email, label, r.text)
     rooms = office.graph("GET", "/places/microsoft.graph.room").json()["value"]
     assert len(rooms) == 12 and all(2 <= r["capacity"] <= 20 for r in rooms)
+    listed = {r["emailAddress"].lower() for r in rooms}
+    assert {e for e, lb in labels.items() if lb == "not_a_room"}.isdisjoint(listed)  # /places: room mailboxes only
     admin = next(u for u in t["users"] if u["is_admin"])
     assert admin["app_roles"] == ["RoomCal.Admin"]
     assert any(room["events"] for room in truth["rooms"].values())
