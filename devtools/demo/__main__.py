@@ -52,7 +52,7 @@ def run(stack: Stack, *, seed: int, rooms: int) -> None:
     step("Exchange RBAC for Applications: the generated script, applied by the Exchange admin")
     onboarding.rbac(stack, tid, group=f"roomcal-rooms@{domain}")
 
-    step("Register rooms: import from Graph /places, and one typed in by hand")
+    step("Register rooms: import from Graph /places, and two typed in by hand")
     onboarding.register_rooms(stack, tid, domain)
 
     step("Continue setup: verify every room live against Graph")
