@@ -33,6 +33,7 @@ class FunctionSpec:
     user_function: object = field(repr=False)
     is_async: bool = False
     wants_context: bool = False
+    disabled: bool = False  # AzureWebJobs.<name>.Disabled: no listener or timer; HTTP only with the master key
 
     def describe(self) -> str:
         if self.kind == "http":

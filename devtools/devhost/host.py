@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -87,7 +88,7 @@ class DevHost:
         host_section = self._load_settings()
         development = os.environ["AZURE_FUNCTIONS_ENVIRONMENT"].lower() == "development"
         config = load_host_json(self.host_json, development=development)
-        self.specs = load_functions(self.app, self.app_dir)
+        self.specs = [replace(s, disabled=settings.is_disabled(s.name)) for s in load_functions(self.app, self.app_dir)]
         keys = auth.Keys.from_environ()
         problems = auth.missing_key_settings(
             {s.name: s.trigger["authLevel"] for s in self.specs if s.kind == "http"}, keys)
@@ -95,7 +96,7 @@ class DevHost:
             raise DevHostError("; ".join(problems) + " (set it in local.settings.json Values)")
         self.invoker = Invoker(self.app_dir, after_invocation=lambda _spec: self._notify_listeners())
         for spec in self.specs:
-            if spec.kind == "queue":
+            if spec.kind == "queue" and not spec.disabled:
                 self.listeners.append(self._listener(spec, config.queues))
             elif spec.kind == "timer":
                 self.timers[spec.name] = TimerScheduler(spec, FileScheduleMonitor(self.state_dir, self.host_id),
@@ -107,8 +108,9 @@ class DevHost:
         self.started_at = time.monotonic()
         for listener in self.listeners:
             listener.start()
-        for timer in self.timers.values():
-            timer.start()
+        for name, timer in self.timers.items():
+            if not next(s for s in self.specs if s.name == name).disabled:  # admin runs still reach it
+                timer.start()
         self.running = True
         self._print_table(config.route_prefix)
 

@@ -102,6 +102,10 @@ class HttpFrontDoor:
         spec: FunctionSpec = found.route.target
         level = spec.trigger.get("authLevel", "function")
         key = auth.presented_key(request.headers, request.args)
+        if spec.disabled and not auth.authorized("admin", key, self.keys, None):
+            # As the host does: a disabled function answers 404 to any key but the master key.
+            return json_reply({"error": "not_found", "message": f"function {spec.name} is disabled "
+                               f"(AzureWebJobs.{spec.name}.Disabled)"}, 404)
         if not auth.authorized(level, key, self.keys, spec.name):
             return json_reply(auth.unauthorized_body(level), 401)
         body = request.get_data(cache=False)

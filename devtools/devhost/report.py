@@ -17,13 +17,17 @@ def function_table(specs: list[FunctionSpec], prefix: str) -> list[str]:
         if spec.kind == "http":
             path = "/" + "/".join(p for p in (prefix, where) if p)
             methods = ",".join(spec.trigger.get("methods") or ["ALL"])
-            rows.append((spec.name, "http", f"{methods} {path}", spec.trigger["authLevel"]))
+            rows.append((_named(spec), "http", f"{methods} {path}", spec.trigger["authLevel"]))
         else:
             with contextlib.suppress(SettingsError):
                 where = resolve_setting_references(where)
-            rows.append((spec.name, spec.kind, where, "-"))
+            rows.append((_named(spec), spec.kind, where, "-"))
     widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
     return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [HEADER, *rows]]
+
+
+def _named(spec: FunctionSpec) -> str:
+    return f"{spec.name} (disabled)" if spec.disabled else spec.name
 
 
 def summary(invocations: dict[str, int], queue_counts: list[dict], unfinished: int) -> str:

@@ -158,3 +158,10 @@ def resolve_setting_references(text: str, settings: Mapping[str, str] | None = N
         return source[name]
 
     return _REFERENCE.sub(value, text)
+
+
+def is_disabled(function_name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """The host's ``AzureWebJobs.<FUNCTION_NAME>.Disabled`` app setting (docs: disable-function.md)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(f"AzureWebJobs.{function_name}.Disabled", "")
+    return value.strip().lower() in ("true", "1")

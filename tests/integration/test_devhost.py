@@ -224,3 +224,21 @@ def test_message_already_over_the_limit_goes_to_poison_without_a_call(azurite, s
     (moved,) = wait_for(lambda: peek_all(queue(conn, env["DH_FAIL_QUEUE"] + "-poison", create=False)))
     assert base64.b64decode(moved.content) == b"crashed a host before"
     assert rows(conn, env["DH_TABLE"], "fail") == []  # the function was never called
+
+
+def test_disabled_functions_do_not_trigger_but_run_for_the_master_key(start_host, azurite):
+    """AzureWebJobs.<name>.Disabled: no queue listener, HTTP 404 for other keys, admin runs still work."""
+    host, env = start_host(**{"AzureWebJobs.work.Disabled": "true", "AzureWebJobs.echo.Disabled": "True"})
+    work_queue = queue(azurite.connection_string, env["DH_WORK_QUEUE"])
+    send_b64(work_queue, json.dumps({"item": 1}))
+    assert requests.get(f"{host.base_url}/api/echo/abc", timeout=10).status_code == 404
+    assert requests.get(f"{host.base_url}/api/echo/abc", headers={"x-functions-key": FUNCTION_KEY},
+                        timeout=10).status_code == 404
+    assert requests.get(f"{host.base_url}/api/echo/abc", headers={"x-functions-key": MASTER},
+                        timeout=10).status_code == 200
+    assert requests.post(f"{host.base_url}/admin/functions/work", json={"input": '{"item": 2}'},
+                         headers={"x-functions-key": MASTER}, timeout=10).status_code == 202
+    wait_for(lambda: rows(azurite.connection_string, env["DH_TABLE"], "work"))
+    time.sleep(2.5)  # longer than the Development maxPollingInterval (2 s): an enabled listener would have run
+    assert [r["item"] for r in rows(azurite.connection_string, env["DH_TABLE"], "work")] == [2]
+    assert len(peek_all(work_queue)) == 1

@@ -87,3 +87,14 @@ def test_overrides_win_and_everything_is_restored(monkeypatch):
     assert os.environ["DH_T_ENV"] == "env"
     assert "DH_T_NEW" not in os.environ and "DH_T_OVR" not in os.environ
     assert "AZURE_FUNCTIONS_ENVIRONMENT" not in os.environ
+
+
+class TestDisabledSetting:
+    def test_true_in_any_case_or_one_disables(self):
+        from devtools.devhost.settings import is_disabled
+
+        assert is_disabled("work", {"AzureWebJobs.work.Disabled": "True"})
+        assert is_disabled("work", {"AzureWebJobs.work.Disabled": "1"})
+        assert not is_disabled("work", {"AzureWebJobs.work.Disabled": "false"})
+        assert not is_disabled("work", {"AzureWebJobs.other.Disabled": "true"})
+        assert not is_disabled("work", {})
