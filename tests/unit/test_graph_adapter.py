@@ -319,8 +319,32 @@ class TestRoomsAndUsers:
         assert client(server)[0].get_user(TENANT, ROOM)["id"] == "obj-1"
 
 
-
 class TestMisbehavingServer:
+    @staticmethod
+    def _looping(path):
+        """Answers with a nextLink to itself; gives up (fails the test) after 50 calls instead of hanging."""
+        calls = []
+
+        def answer(request):
+            calls.append(request)
+            if len(calls) > 50:
+                raise RuntimeError("client kept following a nextLink that points at itself")
+            return 200, {}, {"value": [], "@odata.nextLink": f"{BASE}{path}?$skiptoken=same"}
+        return answer
+
+    def test_a_next_link_pointing_at_itself_ends_the_paging(self):
+        path = "/places/microsoft.graph.room"
+        server = graph().on("GET", path, self._looping(path))
+        with pytest.raises(Unavailable):
+            list(client(server)[0].list_rooms(TENANT))
+        assert len(server.requests) <= 3
+
+    def test_a_delta_next_link_pointing_at_itself_ends_the_round(self):
+        server = graph().on("GET", DELTA, self._looping(DELTA))
+        with pytest.raises(Unavailable):
+            list(client(server)[0].calendar_view_delta(TENANT, ROOM, delta_link=f"{BASE}{DELTA}?$skiptoken=same"))
+        assert len(server.requests) <= 2
+
     @pytest.mark.parametrize("value", ["inf", "1e309", "Infinity"])
     def test_an_infinite_retry_after_is_not_a_crash(self, value):
         """float('inf') parsed 'fine', then int(retry_after) raised OverflowError in the HTTP error mapping."""
