@@ -74,12 +74,17 @@ def _token_warnings(tables, clock, tokens, tenant_id: str) -> list[str]:
 
 def _room_places(graph, tenant_id: str, warnings: list[str]) -> set[str] | None:
     try:
-        return {keys.normalise_email(p.get("emailAddress")) for p in graph.list_rooms(tenant_id)
-                if p.get("emailAddress")}
+        places = list(graph.list_rooms(tenant_id))
     except RoomCalError as exc:
         warnings.append(f"could not list the tenant's rooms (/places: {exc.message}); the 'not a room "
                         "mailbox' check was skipped. Fix: grant RoomCal Place.Read.All (admin consent).")
         return None
+    found = set()
+    for place in places:
+        # One place with an address RoomCal cannot register (none, or e.g. a '#') is just not one of its rooms.
+        with contextlib.suppress(InvalidInput):
+            found.add(keys.normalise_email(place.get("emailAddress")))
+    return found
 
 
 def verify_room(tables, queues, clock, graph, message: dict) -> dict | None:
