@@ -175,6 +175,12 @@ def _is_guid(text: str) -> bool:
         return False
 
 
+def invalid_callback() -> ConsentOutcome:
+    """The page for a callback whose parameters are not what Microsoft sends (e.g. far too long)."""
+    return _bad_state("This consent link is not valid",
+                      "The address carries parameters Microsoft's redirect does not send.")
+
+
 def _bad_state(title: str, why: str) -> tuple[None, ConsentOutcome]:
     return ConsentOutcome.failed(title, why + " Nothing was recorded.", [START_AGAIN], error="invalid_state")
 
