@@ -149,6 +149,9 @@ class ConsentService:
                 f"The link was made for tenant {hint}, but the consent came from another one.",
                 ["Sign in with an admin account of the intended organisation. " + START_AGAIN],
                 error="tenant_mismatch")
+        # A token cached before this consent proves nothing about it (consent may have been revoked
+        # since) and carries the roles of the old grant: ask Entra for a fresh one.
+        self._tokens.forget(tenant_id)
         try:
             self._tokens.token(tenant_id)
             roles = list(self._tokens.roles(tenant_id))
