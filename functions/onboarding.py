@@ -1,13 +1,13 @@
 """Tenant onboarding over HTTP: start admin consent, Microsoft's redirect back, the RBAC script."""
 
 import azure.functions as func
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from functions.http import actor_of, handles_errors, json_response, parse_json, parse_query
 from shared import bootstrap
 from shared.models import TenantSettingsUpdate
 from shared.services import audit, onboarding, tenants
-from shared.services.consent import CallbackParams
+from shared.services.consent import CallbackParams, invalid_callback
 from shared.services.consent_page import PAGE_HEADERS, render
 from shared.services.rbac_script import RbacScriptRequest
 
@@ -28,8 +28,12 @@ def start_onboarding(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="consent/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @handles_errors
 def consent_callback(req: func.HttpRequest) -> func.HttpResponse:
-    params = CallbackParams.model_validate({k: v[:2000] for k, v in req.params.items()})
-    outcome = onboarding.finish_consent(bootstrap.get_services(), params)
+    try:
+        params = CallbackParams.model_validate({k: v[:2000] for k, v in req.params.items()})
+    except ValidationError:  # longer than anything Microsoft sends: not a redirect of ours
+        outcome = invalid_callback()
+    else:
+        outcome = onboarding.finish_consent(bootstrap.get_services(), params)
     return func.HttpResponse(render(outcome), status_code=200 if outcome.ok else 400, mimetype="text/html",
                              charset="utf-8", headers=PAGE_HEADERS)
 

@@ -66,6 +66,9 @@ class TokenSource(Protocol):
     def roles(self, tenant_id: str) -> set[str]:
         """Application permissions granted in the tenant (the token's ``roles`` claim)."""
 
+    def forget(self, tenant_id: str) -> None:
+        """Drop the tenant's cached tokens, so the next ``token`` is issued for the grant as it is now."""
+
 
 class DeltaPageLike(Protocol):
     """One page of a delta round (shared.adapters.graph.DeltaPage): store ``items``, then, on the

@@ -68,7 +68,7 @@ def to_utc(local: str, zone_name: str) -> datetime:
         raise InvalidInput("dateTime is not an ISO 8601 date and time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone(zone_name))
-    return parsed.astimezone(UTC)
+    return _as_utc(parsed)
 
 
 def parse_utc(value: str | None) -> datetime | None:
@@ -79,4 +79,12 @@ def parse_utc(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         raise InvalidInput("timestamp is not ISO 8601") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    return _as_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """UTC, or InvalidInput when that falls outside years 1..9999 (OverflowError is no ValueError)."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput("date and time is out of range (before year 1 or after 9999 in UTC)") from None

@@ -430,5 +430,8 @@ class FakeTokenSource:
         self.token(tenant_id)
         return set(self.roles_by_tenant.get(tenant_id, {"Place.Read.All"}))
 
+    def forget(self, tenant_id):
+        """Nothing is cached here: every token already reflects the current grant."""
+
     def revoke(self, tenant_id):
         self.consented.discard(tenant_id)

@@ -109,12 +109,15 @@ class GraphClient:
                 raise InvalidInput("calendar_view_delta needs start and end, or a delta_link")
             url = f"/users/{_seg(mailbox, 'mailbox')}/calendarView/delta"
             params = {"startDateTime": _iso(start), "endDateTime": _iso(end)}
+        seen = _PageLinks(mailbox)
+        seen.fetching(url, params)
         while True:
             page = self.delta_page(tenant, mailbox, url, params=params, page_size=page_size)
             yield page
             if page.next_link is None:
                 return
             url, params = page.next_link, None
+            seen.fetching(url, params)
 
     def delta_page(self, tenant: str, mailbox: str, url: str, *, params: dict | None = None,
                    page_size: int | None = None) -> DeltaPage:
@@ -230,7 +233,9 @@ class GraphClient:
 
     def _items(self, tenant: str, url: str, *, mailbox: str | None = None, params: dict | None = None,
                headers: dict | None = None) -> Iterator[dict]:
+        seen = _PageLinks(mailbox)
         while url:
+            seen.fetching(url, params)
             body = self._call(tenant, "GET", url, mailbox=mailbox, params=params, headers=headers)
             yield from (i for i in body.get("value") or [] if isinstance(i, dict))
             url, params = body.get("@odata.nextLink"), None  # nextLink already carries the query
@@ -306,6 +311,23 @@ class GraphClient:
                                      fix="ROOMCAL_GRAPH_BASE_URL must match the host Graph (or the emulator) "
                                      "uses in its links")
         return url
+
+
+class _PageLinks:
+    """The pages one paging loop has asked for: a server whose nextLink leads back to a page already
+    read (itself, or an earlier one) would otherwise keep a worker paging forever."""
+
+    def __init__(self, mailbox: str | None) -> None:
+        self._mailbox = mailbox
+        self._seen: set[tuple[str, tuple]] = set()
+
+    def fetching(self, url: str, params: dict | None) -> None:
+        key = (url, tuple(sorted((params or {}).items())))
+        if key in self._seen:
+            raise Unavailable("Microsoft Graph returned a nextLink to a page it had already returned (a paging "
+                              "loop); stopped following it", fix="retry later; if it persists, the room needs a "
+                              "full resync", detail={"room": self._mailbox} if self._mailbox else None)
+        self._seen.add(key)
 
 
 def _json(response: requests.Response, client_request_id: str) -> dict:

@@ -9,6 +9,7 @@ message. Every error keeps Graph's request id (and our client-request-id, the da
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -35,23 +36,31 @@ MAILBOX_MISSING_CODES = {"errorinvaliduser", "mailboxnotenabledforrestapi", "mai
 RBAC_FIX = ("add the room mailbox to the mail-enabled security group that RoomCal's Exchange management scope "
             "filters on (MemberOfGroup), then allow up to 2 hours for Exchange's permission cache; "
             "Test-ServicePrincipalAuthorization -Identity <app> -Resource <room> shows InScope")
+MAX_RETRY_AFTER_SECONDS = 86_400.0
 MAILBOX_FIX = ("check that the address is the room's primary SMTP address and that the room mailbox is in "
                "Exchange Online (on-premises and unlicensed mailboxes cannot be read through Graph)")
 
 
 def retry_after_seconds(headers: Any) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None when absent/invalid."""
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None when absent/invalid.
+
+    Bounded to [0, one day]: the value ends up in int() calls and queue visibility delays."""
     value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(str(value)) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
+        try:
+            when = parsedate_to_datetime(str(value))
+        except (TypeError, ValueError):
+            return None
+        # An HTTP-date is always GMT; '-0000' makes email.utils return it naive.
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):  # 'inf', 'nan', '1e309': not a wait anyone can honour
         return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
 
 
 def error_details(status: int, body: Any, headers: Any) -> tuple[set[str], dict]:

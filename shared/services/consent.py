@@ -149,6 +149,9 @@ class ConsentService:
                 f"The link was made for tenant {hint}, but the consent came from another one.",
                 ["Sign in with an admin account of the intended organisation. " + START_AGAIN],
                 error="tenant_mismatch")
+        # A token cached before this consent proves nothing about it (consent may have been revoked
+        # since) and carries the roles of the old grant: ask Entra for a fresh one.
+        self._tokens.forget(tenant_id)
         try:
             self._tokens.token(tenant_id)
             roles = list(self._tokens.roles(tenant_id))
@@ -173,6 +176,12 @@ def _is_guid(text: str) -> bool:
         return str(uuid.UUID(text)) == text
     except ValueError:
         return False
+
+
+def invalid_callback() -> ConsentOutcome:
+    """The page for a callback whose parameters are not what Microsoft sends (e.g. far too long)."""
+    return _bad_state("This consent link is not valid",
+                      "The address carries parameters Microsoft's redirect does not send.")
 
 
 def _bad_state(title: str, why: str) -> tuple[None, ConsentOutcome]:

@@ -92,9 +92,15 @@ def parse_csv(text: str) -> tuple[list[RoomInput], list[dict]]:
             "header": f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(CSV_COLUMNS)}"}}]
     reader.fieldnames = header
     rows = []
-    for record in reader:
-        row = {k: v.strip() for k, v in record.items() if k is not None and isinstance(v, str) and v.strip()}
-        if record.get(None):
-            row["extra_cells"] = record[None]
-        rows.append(row)
+    try:
+        for record in reader:
+            row = {k: v.strip() for k, v in record.items() if k is not None and isinstance(v, str) and v.strip()}
+            if record.get(None):
+                row["extra_cells"] = record[None]
+            rows.append(row)
+    except csv.Error as exc:  # e.g. a cell over csv's field size limit (128 KiB): the file is unreadable
+        line = reader.line_num + 1  # the line being read when it failed
+        return [], [{"row": line, "email": "", "errors": {
+            "file": f"cannot read the CSV at line {line} ({exc}); no room was registered: "
+                    "check that line (a missing closing quote makes the rest of the file one cell)"}}]
     return parse_rows(rows, first_row_number=2)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 
+from pydantic import ValidationError
+
 from shared import keys
 from shared.errors import InvalidInput, NotFound, RoomCalError
 from shared.models import Room, SyncStatus
@@ -93,7 +95,14 @@ def update(tables, clock, tenant_id: str, email: str, change: RoomUpdate, *, act
     tenant = tenants.load_connected(tables, tenant_id)
     room = load(tables, tenant.id, email)
     changes = change.model_dump(exclude_unset=True)
-    room = Room.model_validate({**room.model_dump(), **changes})
+    if "display_name" in changes and changes["display_name"] is None:
+        changes["display_name"] = ""  # null clears it (RoomUpdate); the stored name is a string
+    try:
+        room = Room.model_validate({**room.model_dump(), **changes})
+    except ValidationError as exc:
+        detail = {".".join(map(str, e["loc"])) or "room": e["msg"] for e in exc.errors()}
+        raise InvalidInput("room change is invalid", fix="correct the fields listed in detail",
+                           detail=detail) from None
     save(tables, room)
     audit.record(tables, clock, tenant_id=tenant.id, action="room.updated", actor=actor,
                  detail={"room": room.email, "fields": sorted(changes)})

@@ -74,12 +74,17 @@ def _token_warnings(tables, clock, tokens, tenant_id: str) -> list[str]:
 
 def _room_places(graph, tenant_id: str, warnings: list[str]) -> set[str] | None:
     try:
-        return {keys.normalise_email(p.get("emailAddress")) for p in graph.list_rooms(tenant_id)
-                if p.get("emailAddress")}
+        places = list(graph.list_rooms(tenant_id))
     except RoomCalError as exc:
         warnings.append(f"could not list the tenant's rooms (/places: {exc.message}); the 'not a room "
                         "mailbox' check was skipped. Fix: grant RoomCal Place.Read.All (admin consent).")
         return None
+    found = set()
+    for place in places:
+        # One place with an address RoomCal cannot register (none, or e.g. a '#') is just not one of its rooms.
+        with contextlib.suppress(InvalidInput):
+            found.add(keys.normalise_email(place.get("emailAddress")))
+    return found
 
 
 def verify_room(tables, queues, clock, graph, message: dict) -> dict | None:
@@ -145,12 +150,16 @@ def progress(tables, tenant_id: str) -> dict:
     except NotFound:
         raise NotFound(f"tenant {tenant.id} has not been verified yet",
                        fix="choose 'Continue setup' (POST /api/tenants/{tenant}/verify)") from None
-    checks = [row for row in tables.query(CHECKS, tenant.id) if row.get("run") == latest["run"]]
+    # Every registered room belongs to the run (start enqueues them all, add_rooms the later ones);
+    # a room removed meanwhile takes its check row with it, so it must leave the total too.
+    registered = {room.email for room in rooms.all_rooms(tables, tenant.id)}
+    checks = [row for row in tables.query(CHECKS, tenant.id)
+              if row.get("run") == latest["run"] and row["RowKey"] in registered]
     by_code: dict[str, int] = {}
     for row in checks:
         by_code[row["code"]] = by_code.get(row["code"], 0) + 1
-    done = len(checks) >= latest["total"] and not by_code.get("throttled")
-    return {"tenant_id": tenant.id, "run": latest["run"], "verified": len(checks), "total": latest["total"],
+    done = len(checks) >= len(registered) and not by_code.get("throttled")
+    return {"tenant_id": tenant.id, "run": latest["run"], "verified": len(checks), "total": len(registered),
             "done": done, "by_reason": by_code, "warnings": json.loads(latest.get("warnings") or "[]"),
             "tenant_reason": tenant.reason, "started_at": latest["started_at"], "note": RBAC_DELAY_NOTE}
 

@@ -76,6 +76,14 @@ class TestConsentCallback:
         assert resp.status_code == 400 and "not valid" in page
         assert not services.tables.rows.get("Tenants")
 
+    @pytest.mark.parametrize("params", [{"state": "A" * 300}, {"error": "e" * 500}, {"admin_consent": "True" * 10},
+                                        {"tenant": TID * 8, "state": "A" * 43}])
+    def test_overlong_parameters_are_an_error_page_not_a_500(self, services, params):
+        """Anonymous input past CallbackParams' max_length raised a ValidationError: a JSON 500."""
+        resp, page = callback(**params)
+        assert resp.status_code == 400 and resp.mimetype == "text/html" and "not valid" in page
+        assert not services.tables.rows.get("Tenants")
+
 
 class TestRbacScript:
     def consented(self, services):

@@ -98,3 +98,12 @@ def test_other_tenant_route_is_404_and_bad_id_400(services):
     assert rooms_fn.list_rooms(req).status_code == 404
     req = func.HttpRequest("GET", "/api/x", body=b"", route_params={"tenant_id": "../etc"})
     assert rooms_fn.list_rooms(req).status_code == 400
+
+
+@pytest.mark.parametrize("patch", [b'{"display_name": null}', b'{"display_name": null, "building": null}'])
+def test_room_update_with_null_display_name_clears_it_not_500(services, patch):
+    """RoomUpdate documents null as "clear": a null display name must not become a 500."""
+    call(rooms_fn.register_rooms, "POST", {}, b'{"email": "good@contoso.com", "display_name": "Rainier"}')
+    status, body = call(rooms_fn.update_room, "PATCH", {"email": "good@contoso.com"}, patch)
+    assert status == 200, body
+    assert body["display_name"] == ""

@@ -143,3 +143,32 @@ class TestCertificate:
     def test_unreadable_certificate_names_the_setting(self, tmp_path):
         with pytest.raises(ConfigurationError, match="ROOMCAL_CLIENT_CERTIFICATE_PATH"):
             load_certificate(str(tmp_path / "missing.pem"))
+
+
+def test_a_consent_callback_reads_a_fresh_token_not_one_cached_before_it():
+    """MSAL caches a tenant's token for about an hour. After an admin removes a tenant-wide calendar
+    permission and consents again, the callback must judge the new grant, not the cached token (which
+    also says nothing about whether consent still exists)."""
+    from urllib.parse import urlparse
+
+    from shared.services.consent import CallbackParams, ConsentService
+    from tests.fakes import FixedClock, InMemoryTables
+
+    def token_with(roles):
+        return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "access_token": access_token(TENANT, roles)}
+
+    server = FakeServer()
+    server.on("GET", f"/{TENANT}/v2.0/.well-known/openid-configuration", metadata(TENANT))
+    server.on("POST", f"/{TENANT}/oauth2/v2.0/token", token_with(["Calendars.Read.All", "Place.Read.All"]),
+              token_with(["Place.Read.All"]))
+    service = ConsentService(tables=InMemoryTables(), clock=FixedClock(), tokens=provider(server),
+                             client_id="11111111-2222-3333-4444-555555555555", login_base_url=LOGIN,
+                             public_base_url="https://roomcal.example")
+
+    def consent():
+        state = parse_qs(urlparse(service.start(tenant_hint=None, created_by="fm")["consent_url"]).query)["state"][0]
+        return service.handle_callback(CallbackParams(state=state, tenant=TENANT, admin_consent="True"))
+
+    assert consent().warnings  # tenant-wide Calendars.Read.All: warned
+    second = consent()  # the admin removed it and consented again
+    assert second.ok and second.warnings == []

@@ -317,3 +317,56 @@ class TestRoomsAndUsers:
     def test_get_user_returns_the_object_id(self):
         server = graph().on("GET", f"/users/{ROOM}", ok({"id": "obj-1", "mail": ROOM}))
         assert client(server)[0].get_user(TENANT, ROOM)["id"] == "obj-1"
+
+
+class TestMisbehavingServer:
+    @staticmethod
+    def _looping(path):
+        """Answers with a nextLink to itself; gives up (fails the test) after 50 calls instead of hanging."""
+        calls = []
+
+        def answer(request):
+            calls.append(request)
+            if len(calls) > 50:
+                raise RuntimeError("client kept following a nextLink that points at itself")
+            return 200, {}, {"value": [], "@odata.nextLink": f"{BASE}{path}?$skiptoken=same"}
+        return answer
+
+    def test_a_next_link_pointing_at_itself_ends_the_paging(self):
+        path = "/places/microsoft.graph.room"
+        server = graph().on("GET", path, self._looping(path))
+        with pytest.raises(Unavailable):
+            list(client(server)[0].list_rooms(TENANT))
+        assert len(server.requests) <= 3
+
+    def test_a_delta_next_link_pointing_at_itself_ends_the_round(self):
+        server = graph().on("GET", DELTA, self._looping(DELTA))
+        with pytest.raises(Unavailable):
+            list(client(server)[0].calendar_view_delta(TENANT, ROOM, delta_link=f"{BASE}{DELTA}?$skiptoken=same"))
+        assert len(server.requests) <= 2
+
+    @pytest.mark.parametrize("value", ["inf", "1e309", "Infinity"])
+    def test_an_infinite_retry_after_is_not_a_crash(self, value):
+        """float('inf') parsed 'fine', then int(retry_after) raised OverflowError in the HTTP error mapping."""
+        from functions.http import error_response
+        from shared.adapters.graph_errors import retry_after_seconds
+
+        seconds = retry_after_seconds({"Retry-After": value})
+        assert seconds is None or seconds < 10**6
+        server = graph().on("GET", f"/users/{ROOM}/events/e1",
+                            graph_error(429, "TooManyRequests", headers={"Retry-After": value}))
+        with pytest.raises(Throttled) as err:
+            client(server, max_retries=0, backoff_initial=0.0)[0].get_event(TENANT, ROOM, "e1")
+        response = error_response(err.value)
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 0
+
+    def test_an_http_date_in_minus_0000_form_is_read_as_utc(self):
+        """RFC 5322's '-0000' makes email.utils return a naive datetime; it is still GMT, not 'no header'."""
+        from datetime import timedelta
+        from email.utils import format_datetime
+
+        from shared.adapters.graph_errors import retry_after_seconds
+
+        when = (datetime.now(UTC) + timedelta(seconds=120)).replace(tzinfo=None)
+        seconds = retry_after_seconds({"Retry-After": format_datetime(when)})
+        assert seconds is not None and 100 <= seconds <= 121

@@ -239,3 +239,17 @@ class TestRemoved:
         assert is_removed(item) and not is_removed(graph_event())
         with pytest.raises(InvalidInput):
             normalise(item)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("end", {"dateTime": "9999-12-31T23:00:00.0000000", "timeZone": "Pacific Standard Time"}),
+    ("start", {"dateTime": "0001-01-01T00:30:00.0000000", "timeZone": "Tokyo Standard Time"}),
+    ("createdDateTime", "0001-01-01T00:00:00+01:00"),
+])
+def test_times_beyond_the_datetime_range_are_invalid_input_not_overflow(field, value):
+    """OverflowError is not a ValueError: it escaped the sync's skip of unusable events and failed the page."""
+    event = {"id": "AAMk-overflow", "start": {"dateTime": "2026-01-05T09:00:00.0000000", "timeZone": "UTC"},
+             "end": {"dateTime": "2026-01-05T10:00:00.0000000", "timeZone": "UTC"}, field: value}
+    with pytest.raises(InvalidInput):
+        normalise_event(event, tenant_id="aaaaaaaa-bbbb-cccc-dddd-000000000001", room_email="room@contoso.com",
+                        hash_key="k")

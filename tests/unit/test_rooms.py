@@ -65,6 +65,13 @@ class TestRegister:
         assert [e["row"] for e in result["errors"]] == [3, 4, 5]
         assert rooms.load(tables, TID, "room1@contoso.com").floor == "2"
 
+    def test_csv_with_a_cell_over_the_csv_field_limit_is_a_clear_400(self, world):
+        """A 200 kB cell (body limit is 2 MiB) made csv raise _csv.Error: a 500, not a row error."""
+        text = "email,building\nroom1@contoso.com," + "x" * 200_000 + "\n"
+        with pytest.raises(InvalidInput) as err:
+            rooms.register(*world, TID, actor="fm", csv_text=text)
+        assert "line 2" in str(err.value.detail["errors"])
+
     @pytest.mark.parametrize("text", ["", "name,capacity\nx,1\n", "email,colour\na@b.com,red\n"])
     def test_csv_without_a_usable_header_is_refused(self, world, text):
         with pytest.raises(InvalidInput):

@@ -175,3 +175,23 @@ def test_verification_never_stores_or_logs_meeting_content(world, caplog):
     world.drain()
     assert "Secret merger" not in caplog.text
     assert "Secret merger" not in str(world.tables.rows) and "Secret merger" not in str(world.queues.sent)
+
+
+def test_one_place_with_an_unusable_address_does_not_skip_the_room_mailbox_check(world):
+    """/places may list a room whose address RoomCal cannot store (e.g. a '#'): skip that place only,
+    not the whole list (which made every non-room mailbox look 'outside the RBAC scope')."""
+    world.graph.places[TID].append({"id": "odd", "emailAddress": "conf#1@contoso.com", "displayName": "Odd"})
+    result = world.start()
+    assert not any("could not list" in w for w in result["warnings"])
+    world.drain()
+    assert world.room("person@contoso.com")["reason_code"] == "not_a_room_mailbox"
+
+
+def test_removing_a_room_during_a_run_still_lets_the_run_finish(world):
+    """A removed room's check row is deleted with it, so a run counted against the number of rooms
+    it started with could never be 'done' again (until the admin started a new run)."""
+    world.start()
+    world.drain()
+    rooms.remove(world.tables, world.clock, world.graph, TID, "missing@contoso.com", actor="fm")
+    progress = verification.progress(world.tables, TID)
+    assert (progress["verified"], progress["total"], progress["done"]) == (4, 4, True)
