@@ -7,7 +7,8 @@ the HTTP API exactly as the demo does it and synchronised. Then bookings change 
 (single meetings and recurring series created, moved, extended, cancelled and deleted; single
 occurrences moved, cancelled and deleted) while the emulator drops, duplicates, delays and reorders
 notifications, answers 503 bursts with Retry-After, throttles with 429 (lowered concurrency and
-request budget), removes subscriptions (with subscriptionRemoved) and forgets delta tokens; the dev
+request budget), removes subscriptions (with subscriptionRemoved), sends reauthorizationRequired and
+missed, forges items (wrong clientState, unknown subscription) and forgets delta tokens; the dev
 host is stopped with SIGTERM once mid-run and a new one started on the same port and storage.
 
 Then the faults stop, the emulator is flushed and the queues drain. One room's notifications are
@@ -293,6 +294,12 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
         if step % 10 == 0:  # count plans are used up
             ctl.inject_notification_fault("drop", count=3, missed=True)
             ctl.inject_notification_fault("reorder", count=5)
+        if step == 15:  # forged and stray items: RoomCal must ignore them (never trust, never fail)
+            ctl.inject_notification_fault("wrong_client_state", count=3)
+            ctl.unknown_subscription_notifications(url=f"{stack.base}/api/notifications", count=3)
+        if step in (45, 62):  # lifecycle events on demand: renew now / catch up
+            subscription = rng.choice(_live_subscriptions(stack, tid))["id"]
+            ctl.lifecycle_event(subscription, "reauthorizationRequired" if step == 45 else "missed")
         if step % 7 == 3:
             ctl.inject_5xx(count=rng.randint(2, 4), status=503, retry_after=1)
         if step % 9 == 5:
@@ -357,7 +364,9 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
     assert counters.get("notify_delay", 0) > 0 and counters.get("notify_reorder", 0) > 0, counters
     assert counters.get("graph_503", 0) > 0 and counters.get("throttled", 0) > 0, counters
     assert counters.get("delta_tokens_expired", 0) > 0, counters
+    assert counters.get("notify_wrong_client_state", 0) > 0 and counters.get("notify_unknown_subscription"), counters
     assert delivery.get("delivered", 0) > 0 and delivery.get("lifecycle_subscriptionRemoved", 0) == 2, delivery
+    assert delivery.get("subscriptions_renewed", 0) >= 1, delivery  # reauthorizationRequired → renewed
     assert counters.get("notify_remove_subscription", 0) == 2 and len(removed) == 2, counters
 
     # Nothing left over, nothing poisoned.
