@@ -83,7 +83,8 @@ class Bookings:
             choices += ["move", "extend", "cancel", "delete"]
         if self.series:
             choices += ["move_occurrence", "cancel_occurrence", "delete_occurrence", "move_series", "cancel_series"]
-        getattr(self, self.rng.choice(choices))()
+        untried = sorted(set(choices) - set(self.done))  # every kind of change at least once
+        getattr(self, self.rng.choice(untried or choices))()
 
     def create(self) -> None:
         start = self._slot()
@@ -367,6 +368,9 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
     assert counters.get("notify_wrong_client_state", 0) > 0 and counters.get("notify_unknown_subscription"), counters
     assert delivery.get("delivered", 0) > 0 and delivery.get("lifecycle_subscriptionRemoved", 0) == 2, delivery
     assert delivery.get("subscriptions_renewed", 0) >= 1, delivery  # reauthorizationRequired → renewed
+    kinds = {"create", "create_series", "move", "extend", "cancel", "delete", "move_occurrence", "cancel_occurrence",
+             "delete_occurrence", "move_series", "cancel_series"}
+    assert set(bookings.done) == kinds, bookings.done
     assert counters.get("notify_remove_subscription", 0) == 2 and len(removed) == 2, counters
 
     # Nothing left over, nothing poisoned.
