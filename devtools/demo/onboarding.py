@@ -19,10 +19,10 @@ SCOPE = "RoomCal Rooms"
 ROLE = "Application Calendars.ReadWrite"
 
 
-def prepare_office(stack: Stack, *, seed: int, rooms: int) -> dict:
+def prepare_office(stack: Stack, *, seed: int, rooms: int, days_back: int = 60, days_ahead: int = 60) -> dict:
     """A generated office whose admin has not yet installed RoomCal nor granted RBAC."""
     ctl = stack.control
-    office = ctl.generate(seed=seed, rooms=rooms, days_back=60, days_ahead=60)
+    office = ctl.generate(seed=seed, rooms=rooms, days_back=days_back, days_ahead=days_ahead)
     tid = office["tenant"]
     ctl.set_consent(tid, False)
     for assignment in ctl.tenant(tid)["role_assignments"]:

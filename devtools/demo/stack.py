@@ -25,7 +25,8 @@ class Stack:
     azurite: Azurite | None = None
     sim: Emulator | None = None
     devhost: DevHostProcess | None = None
-    _stopping: list = field(default_factory=list)
+    devhost_env: dict[str, str] = field(default_factory=dict)
+    previous_output: list[str] = field(default_factory=list)
 
     @property
     def base(self) -> str:
@@ -44,10 +45,11 @@ class Stack:
         # The app's consent and sign-in callbacks live on whichever port the demo serves.
         self.control.app(redirect_uris=[f"{self.base}/api/consent/callback", f"{self.base}/api/auth/callback"])
 
-    def start_devhost(self) -> Path:
+    def start_devhost(self, extra_env: dict[str, str] | None = None) -> Path:
+        """Start the dev host (``extra_env`` overrides settings); a fresh log in run_dir/devhost.log."""
         log = self.run_dir / "devhost.log"
         log.unlink(missing_ok=True)
-        env = {
+        self.devhost_env = {
             "AzureWebJobsStorage": self.azurite.connection_string,
             "ROOMCAL_ENVIRONMENT": "development",
             "ROOMCAL_GRAPH_BASE_URL": f"{self.sim.base_url}/v1.0",
@@ -58,9 +60,29 @@ class Stack:
             "ROOMCAL_PUBLIC_BASE_URL": self.base,
             "DEVHOST_FUNCTION_KEY": FUNCTION_KEY,
             "DEVHOST_MASTER_KEY": MASTER_KEY,
+            **(extra_env or {}),
         }
-        self.devhost = DevHostProcess(ROOT, port=self.port, env=env, log_file=log).start(timeout=60)
+        self._launch_devhost(log)
         return log
+
+    def restart_devhost(self) -> None:
+        """Stop the dev host gracefully (SIGTERM) and start a new one on the same port, storage and settings;
+        the old process's output is kept in ``previous_output`` and the log is appended to."""
+        exit_code = self.devhost.stop()
+        if exit_code != 0:
+            raise RuntimeError(f"the dev host exited with {exit_code} on SIGTERM:\n{self.devhost.output[-4000:]}")
+        self.previous_output.append(self.devhost.output)
+        self._launch_devhost(self.run_dir / "devhost.log")
+
+    def _launch_devhost(self, log: Path) -> None:
+        args = ["--state-dir", str(self.run_dir / "devhost-state")]
+        self.devhost = DevHostProcess(ROOT, port=self.port, env=self.devhost_env, args=args,
+                                      log_file=log).start(timeout=60)
+
+    def admin(self, function: str, body: dict | None = None) -> requests.Response:
+        """Run a non-HTTP function now through the host's admin API (``POST /admin/functions/{name}``)."""
+        return requests.post(f"{self.base}/admin/functions/{function}", json=body or {"input": ""},
+                             headers={"x-functions-key": MASTER_KEY}, timeout=60)
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"x-functions-key": FUNCTION_KEY, **kwargs.pop("headers", {})}

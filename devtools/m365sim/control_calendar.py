@@ -149,21 +149,25 @@ def occupancy_json(rows, start: datetime | None = None, end: datetime | None = N
 
 
 def truth(sim, request, tid):
-    """Every room mailbox's live events as calendarView would return them over [start, end), plus sensors."""
+    """Every room mailbox's live events as calendarView would return them over [start, end), plus sensors;
+    ``?room=`` (repeatable) limits the answer to those rooms."""
     t = tenant_of(sim, tid)
     now = sim.world.clock.now()
     start = _aware(request.args["start"]) if request.args.get("start") else now - timedelta(days=30)
     end = _aware(request.args["end"]) if request.args.get("end") else now + timedelta(days=30)
-    return reply(truth_json(t, start, end))
+    only = {r.lower() for r in request.args.getlist("room")} or None
+    return reply(truth_json(t, start, end, only))
 
 
-def truth_json(t, start: datetime, end: datetime) -> dict:
+def truth_json(t, start: datetime, end: datetime, only: set[str] | None = None) -> dict:
     """Ground truth for one tenant: each room's calendarView over [start, end) and its sensor timeline."""
     rooms = {}
     # rooms, room mailboxes, and any mailbox the generator labelled (e.g. ``not_a_room``: a person's or shared
     # mailbox put into the rooms group by mistake, which /places never lists but a test may register by e-mail)
     emails = set(t.places) | {e for e, m in t.mailboxes.items() if m.kind == "room"} | set(t.labels)
     for email in sorted(emails):
+        if only is not None and email not in only:
+            continue
         found = [i for c in t.by_mailbox.get(email, []) for i in instances(c, start, end)]
         found.sort(key=lambda i: (i.start, i.id))
         mbx, place = t.mailboxes.get(email), t.places.get(email)

@@ -19,20 +19,17 @@ import pytest
 
 from devtools.m365sim import ControlClient, Emulator
 from devtools.m365sim.world import DEFAULT_CLIENT_ID, DEFAULT_SECRET
-from shared import bootstrap, keys
+from shared import bootstrap
 from shared.config import load_settings
 from shared.messages import ROOM_CHANGES
 from shared.services import onboarding
 from shared.services.catchup import enqueue_catch_up
-from shared.services.event_rows import EVENTS
-from shared.services.privacy import normalise_event
-from shared.services.sync_lease import TABLE as ROOM_SYNC
 from tests.fakes import FakeQueue, InMemoryTables
+from tests.integration.convergence import mismatches
 from tests.integration.test_onboarding_m365sim import consent, verify_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 HASH_KEY = "c" * 32
-_BOOKKEEPING = {"PartitionKey", "RowKey", "_etag", "sync_generation", "synced_at"}
 
 
 class RealTimeHost:
@@ -81,22 +78,6 @@ class RealTimeHost:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
-
-
-def _mismatches(ctl, services, tid, rooms) -> list[str]:
-    wrong = []
-    for room in rooms:
-        state = services.tables.get(ROOM_SYNC, tid, room)
-        truth = ctl.truth(tid, start=state["window_start"], end=state["window_end"])["rooms"][room]["events"]
-        expected = {}
-        for event in truth:
-            entity = normalise_event(event, tenant_id=tid, room_email=room, hash_key=HASH_KEY).to_entity()
-            expected[entity["RowKey"]] = {k: v for k, v in entity.items() if k not in _BOOKKEEPING}
-        stored = {r["RowKey"]: {k: v for k, v in r.items() if k not in _BOOKKEEPING}
-                  for r in services.tables.query(EVENTS, keys.room_partition(tid, room))}
-        if stored != expected:
-            wrong.append(room)
-    return wrong
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -168,4 +149,4 @@ def test_rooms_converge_to_the_emulators_truth_after_faults_and_one_catch_up(tmp
         host.drain()
 
         assert host.poison == [] and host.pending == []
-        assert _mismatches(ctl, services, tid, rooms) == []
+        assert mismatches(ctl, services.tables, tid, rooms, HASH_KEY) == []

@@ -98,3 +98,5 @@ def test_occupancy_and_truth(office, ctl):
     assert [o["people"] for o in entry["occupancy"]] == [3, 2]
     assert truth["rooms"][f"nomailbox@{office.domain}"]["mailbox"] is None
     assert entry["listed_as_room"] is True
+    one = ctl.truth(office.tid, "2026-03-01T00:00:00Z", "2026-03-03T00:00:00Z", room=room.upper())
+    assert list(one["rooms"]) == [room] and one["rooms"][room] == entry
