@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -16,7 +17,8 @@ SIGNIN_REDIRECT = "http://127.0.0.1:7071/api/auth/callback"
 
 @pytest.fixture
 def fresh(ctl):
-    t = ctl.create_tenant(domain=f"fresh{id(ctl)}.example.com")
+    # A fresh domain each time: id(ctl) could repeat across tests and two tenants then share a domain.
+    t = ctl.create_tenant(domain=f"fresh-{uuid.uuid4().hex[:12]}.example.com")
     ctl.add_user(t["id"], f"boss@{t['domain']}", is_admin=True)
     ctl.add_user(t["id"], f"clerk@{t['domain']}", is_admin=False)
     return t
