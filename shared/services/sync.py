@@ -41,6 +41,11 @@ log = logging.getLogger("roomcal.sync")
 TENANTS = "Tenants"
 ROOMS = "Rooms"
 __all__ = ["EVENTS", "ROOMS", "TENANTS", "DeltaSync"]
+INCREMENTAL_PAGE_FACTOR = 10  # an incremental round may run this many times a baseline's page budget
+
+
+class _IncrementalTooLong(Exception):
+    """Graph kept paging an incremental round (a server looping on fresh nextLinks, or a huge backlog)."""
 
 
 class DeltaSync:
@@ -70,6 +75,8 @@ class DeltaSync:
                 self._incremental(lease, row["delta_link"])
             except DeltaTokenExpired:
                 self._baseline(lease, tenant.settings, reason="delta_token_expired")
+            except _IncrementalTooLong:  # a paged, resumable baseline converges where this round would not
+                self._baseline(lease, tenant.settings, reason="incremental_too_long")
         else:
             self._baseline(lease, tenant.settings, reason="window_roll" if row.get("delta_link") else "initial")
         self._ensure_subscription(lease)
@@ -78,6 +85,8 @@ class DeltaSync:
     def _incremental(self, lease: Lease, delta_link: str) -> None:
         generation, totals = lease.row.get("sync_generation") or "g0", PageTotals()
         for page in self._graph.calendar_view_delta(lease.tenant, lease.room, delta_link=delta_link):
+            if totals.pages >= self._max_pages * INCREMENTAL_PAGE_FACTOR:
+                raise _IncrementalTooLong
             self._leases.checkpoint(lease, **totals.as_fields())  # still ours, for another lease period
             self._rows.write_page(lease.tenant, lease.room, page.items, generation, totals)
             if page.delta_link:

@@ -155,6 +155,23 @@ class TestResync:
         assert set(w.rows()) == w.truth() and len(w.rows()) == 6
         assert w.state()["baseline_reason"] == "delta_token_expired"
 
+    def test_an_incremental_round_that_never_ends_falls_back_to_a_paged_baseline(self):
+        """Graph paging an incremental round without end (or a huge backlog) cannot keep a worker forever."""
+        w = World(page_size=1, max_pages=1)
+        w.add(hours=1)
+        w.hint("initial")
+        for h in range(2, 15):  # 13 changes: 13 incremental pages, over 10 times the 1-page budget
+            w.add(hours=h)
+        w.hint()
+        assert w.state()["baseline_reason"] == "incremental_too_long"  # stopped after 10 pages, rebaselining
+        for _ in range(40):  # the baseline hands over page by page, as in the huge-room test
+            if not any(q == ROOM_CHANGES for q, _, _ in w.queue.sent):
+                break
+            w.clock.advance(seconds=1)
+            w.deliver_queued()
+        assert w.state()["status"] == "synced"
+        assert set(w.rows()) == w.truth() and len(w.rows()) == 14
+
     def test_the_sweep_keeps_rows_older_than_the_window_for_retention(self):
         w = World()
         w.add(hours=1)
