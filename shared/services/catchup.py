@@ -12,6 +12,8 @@ import logging
 from collections import Counter
 from datetime import timedelta
 
+from pydantic import ValidationError
+
 from shared.log import log_event
 from shared.messages import ROOM_CHANGES, RoomChange, parse_stamp
 from shared.ports import Clock, MessageQueue, TableStore
@@ -47,7 +49,12 @@ def enqueue_catch_up(tables: TableStore, queues: MessageQueue, clock: Clock, *, 
         if min_age_minutes and synced is not None and synced > fresh_since:
             counts["skipped_recently_synced"] += 1
             continue
-        hint = RoomChange(tenant=row["PartitionKey"], room=row.get("room") or row["RowKey"], reason="catchup", at=now)
+        try:
+            hint = RoomChange(tenant=row["PartitionKey"], room=row.get("room") or row["RowKey"], reason="catchup",
+                              at=now)
+        except ValidationError:  # one unusable row must not stop the catch-up of every other room and tenant
+            counts["skipped_invalid_row"] += 1
+            continue
         queues.send(ROOM_CHANGES, hint.to_payload())
         counts["enqueued"] += 1
     log_event(log, "catch-up enqueued", count=counts["enqueued"],

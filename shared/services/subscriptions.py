@@ -131,13 +131,11 @@ class SubscriptionManager:
             subscribed.add((tenant, room))
             expires = parse_stamp(row.get("expires_at"))
             if tenant in tenants and (expires is None or expires - now <= self._renew_within):
-                self._send("renew", tenant, room, row["RowKey"], "expiring")
-                counts["renew"] += 1
+                counts["renew" if self._send("renew", tenant, room, row["RowKey"], "expiring") else "invalid_row"] += 1
         for row in self._tables.query(ROOM_SYNC, select=["PartitionKey", "room", "active", "delta_link"]):
             key = (row["PartitionKey"], row.get("room", ""))
             if key[0] in tenants and row.get("active") is not False and row.get("delta_link") and key not in subscribed:
-                self._send("recreate", key[0], key[1], "", "missing")
-                counts["recreate"] += 1
+                counts["recreate" if self._send("recreate", key[0], key[1], "", "missing") else "invalid_row"] += 1
         log_event(log, "subscription renewal enqueued", count=sum(counts.values()),
                   reason=f"renew={counts['renew']} recreate={counts['recreate']}")
         return counts
@@ -170,7 +168,13 @@ class SubscriptionManager:
         hint = RoomChange(tenant=tenant, room=room, reason="resubscribed", at=self._clock.now())
         self._queues.send(ROOM_CHANGES, hint.to_payload())
 
-    def _send(self, action: str, tenant: str, room: str, subscription: str, reason: str) -> None:
-        task = SubscriptionMaintenance(action=action, tenant=tenant, room=room, subscription=subscription,
-                                       reason=reason, at=self._clock.now())
+    def _send(self, action: str, tenant: str, room: str, subscription: str, reason: str) -> bool:
+        """Enqueue one task; False (nothing sent) for a row that cannot make a valid task, so one bad
+        row never stops the renewal of every other room and tenant."""
+        try:
+            task = SubscriptionMaintenance(action=action, tenant=tenant, room=room, subscription=subscription,
+                                           reason=reason, at=self._clock.now())
+        except ValidationError:
+            return False
         self._queues.send(SUBSCRIPTION_MAINTENANCE, task.to_payload())
+        return True

@@ -99,3 +99,14 @@ def test_catch_up_can_skip_rooms_synced_recently():
                                   "synced_through": (clock.now() - timedelta(minutes=minutes_ago)).isoformat()})
     enqueue_catch_up(tables, queue, clock, min_age_minutes=60)
     assert [m["room"] for m in queue.messages(ROOM_CHANGES)] == ["stale@contoso.com"]
+
+
+def test_one_unusable_row_does_not_stop_catch_up_for_every_other_room():
+    """A RoomSync row whose room cannot make a valid hint is counted and skipped, not fatal to the run."""
+    tables, queue, clock = InMemoryTables(), FakeQueue(), FixedClock()
+    tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT, "status": "active"})
+    for room in ("a@contoso.com", "not an address", "b@contoso.com"):
+        tables.upsert(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": room, "room": room})
+    counts = enqueue_catch_up(tables, queue, clock)
+    assert sorted(m["room"] for m in queue.messages(ROOM_CHANGES)) == ["a@contoso.com", "b@contoso.com"]
+    assert counts["skipped_invalid_row"] == 1

@@ -105,6 +105,16 @@ class TestRenew:
         assert task["action"] == "recreate"
 
 
+    def test_one_unusable_row_does_not_stop_the_renewal_of_the_others(self):
+        """A RoomSync row whose room cannot make a valid task is counted, not fatal to the timer run."""
+        w = World()
+        for room in ("not an address", ROOM):
+            w.tables.upsert(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": room, "room": room, "delta_link": "x"})
+        counts = w.manager.enqueue_due()
+        assert [t["room"] for t in w.queue.messages(SUBSCRIPTION_MAINTENANCE)] == [ROOM]
+        assert counts["recreate"] == 1 and counts["invalid_row"] == 1
+
+
 class TestFailures:
     def test_throttling_requeues_the_task_after_retry_after(self):
         w = World()
