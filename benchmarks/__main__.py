@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.
 
 
 def main(argv: list[str]) -> int:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the in-process emulator's access log stays quiet
     chosen = argv or list(BENCHMARKS)
     for name in chosen:
         if name not in BENCHMARKS:
