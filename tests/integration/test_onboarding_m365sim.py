@@ -6,7 +6,6 @@ the queue is drained by calling the room-verify handler, as the host would.
 
 from __future__ import annotations
 
-import itertools
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -19,9 +18,9 @@ from shared.errors import ConsentMissing
 from shared.services import onboarding, rooms, tenants, verification
 from shared.services.consent import CallbackParams
 from tests.fakes import FakeQueue, InMemoryTables
+from tests.integration.offices import small_office
 
 pytestmark = pytest.mark.integration
-_numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +44,7 @@ def services(sim):
 
 def new_tenant(ctl) -> tuple[str, str]:
     """A tenant that has not consented yet, with an admin, a non-admin, and a mix of mailboxes."""
-    domain = f"onb{next(_numbers)}.example.com"
-    tid = ctl.create_tenant(domain=domain, name=domain)["id"]
-    ctl.add_user(tid, f"admin@{domain}", is_admin=True)
-    ctl.add_user(tid, f"ann@{domain}", mailbox=True)
-    for name in ("good1", "good2", "outside"):
-        ctl.add_room(tid, f"{name}@{domain}", name=name, capacity=6, building="HQ", floor=1)
-    ctl.add_room(tid, f"onprem@{domain}", exchange_enabled=False)
-    return tid, domain
+    return small_office(ctl, "onb", capacity=6, building="HQ", floor=1)
 
 
 def consent(sim, services, tid: str, mode: str = "approve", *, state_from=None) -> onboarding.ConsentOutcome:

@@ -31,6 +31,7 @@ from shared.services.subscription_directory import SubscriptionDirectory, hash_c
 from shared.services.sync import EVENTS
 from shared.services.sync_lease import TABLE as ROOM_SYNC
 from tests.integration.devhost_helpers import wait_for
+from tests.integration.offices import small_office
 from tests.integration.test_onboarding_m365sim import apply_rbac, consent
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -80,13 +81,7 @@ def _everything_stored(conn: str) -> str:
 
 def test_a_live_change_reaches_the_events_table_through_a_notification(sim, azurite, tmp_path):
     conn, ctl = azurite.connection_string, ControlClient(sim.base_url, sim.ca_path)
-    domain = f"dh{uuid.uuid4().hex[:6]}.example.com"
-    tid = ctl.create_tenant(domain=domain, name=domain)["id"]
-    ctl.add_user(tid, f"admin@{domain}", is_admin=True)
-    ctl.add_user(tid, f"ann@{domain}", mailbox=True)
-    for name in ("good1", "good2", "outside"):
-        ctl.add_room(tid, f"{name}@{domain}", name=name, capacity=8)
-    ctl.add_room(tid, f"onprem@{domain}", exchange_enabled=False)
+    tid, domain = small_office(ctl, "dh")
     now = datetime.now(UTC).replace(microsecond=0)
     good1, good2 = f"good1@{domain}", f"good2@{domain}"
     for day in range(4):

@@ -6,7 +6,6 @@ control API lands in Events, and no canary string reaches a table or a queue."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from shared.services.room_status import tenant_room_status
 from shared.services.sync import EVENTS
 from shared.services.sync_lease import TABLE as ROOM_SYNC
 from tests.fakes import FakeQueue
+from tests.integration.offices import small_office
 from tests.integration.test_onboarding_m365sim import apply_rbac, consent, verify_all
 
 pytestmark = pytest.mark.integration
@@ -67,13 +67,7 @@ def _truth(ctl, services, tid, room) -> set[str]:
 
 def test_rooms_sync_a_live_change_lands_and_no_canary_leaks(sim, services):
     ctl = ControlClient(sim.base_url, sim.ca_path)
-    domain = f"sync{uuid.uuid4().hex[:6]}.example.com"
-    tid = ctl.create_tenant(domain=domain, name=domain)["id"]
-    ctl.add_user(tid, f"admin@{domain}", is_admin=True)
-    ctl.add_user(tid, f"ann@{domain}", mailbox=True)
-    for name in ("good1", "good2", "outside"):
-        ctl.add_room(tid, f"{name}@{domain}", name=name, capacity=8)
-    ctl.add_room(tid, f"onprem@{domain}", exchange_enabled=False)
+    tid, domain = small_office(ctl, "sync")
     now = datetime.now(UTC).replace(microsecond=0)
     for day in range(6):
         for room in ("good1", "good2"):
@@ -115,13 +109,7 @@ def test_rooms_sync_a_live_change_lands_and_no_canary_leaks(sim, services):
 
 def test_a_baseline_paused_every_page_resumes_from_graphs_next_link(sim, storage_connection):
     ctl = ControlClient(sim.base_url, sim.ca_path)
-    domain = f"big{uuid.uuid4().hex[:6]}.example.com"
-    tid = ctl.create_tenant(domain=domain, name=domain)["id"]
-    ctl.add_user(tid, f"admin@{domain}", is_admin=True)
-    ctl.add_user(tid, f"ann@{domain}", mailbox=True)
-    for name in ("good1", "good2", "outside"):
-        ctl.add_room(tid, f"{name}@{domain}", name=name, capacity=8)
-    ctl.add_room(tid, f"onprem@{domain}", exchange_enabled=False)
+    tid, domain = small_office(ctl, "big")
     now = datetime.now(UTC).replace(microsecond=0)
     room = f"good1@{domain}"
     for day in range(9):
