@@ -15,7 +15,7 @@ from __future__ import annotations
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from .pages import error_page, redirect, user_form
+from .pages import error_page, redirect, user_choices, user_form
 from .world import GRAPH_RESOURCE, Tenant, User
 
 V2_SCOPE = GRAPH_RESOURCE + "/.default"
@@ -96,11 +96,7 @@ def _flow(sim, request: Request, tenant: str, v2: bool) -> Response:
         if request.method == "GET":
             auto = next((t for t in tenants if t.auto_consent), None)
             if auto is None:
-                users = [
-                    (u.upn, f"{u.name} <{u.upn}>")
-                    for t in tenants
-                    for u in sorted(t.users.values(), key=lambda u: u.upn)
-                ]
+                users = user_choices(tenants)
                 hidden = {"client_id": cid, "redirect_uri": redirect_uri, "state": state, **extra}
                 return user_form(f"Permissions requested: {app.display_name}", request.path, hidden, users, "Accept")
             mode, upn = auto.auto_consent.get("mode", "approve"), auto.auto_consent.get("user")

@@ -17,6 +17,11 @@ def error_page(aadsts: int, text: str, status: int = 400) -> Response:
     return Response(html, status=status, content_type="text/html; charset=utf-8")
 
 
+def user_choices(tenants) -> list[tuple[str, str]]:
+    """The sign-in picker's options: (upn, "Name <upn>") for every user of the candidate tenants."""
+    return [(u.upn, f"{u.name} <{u.upn}>") for t in tenants for u in sorted(t.users.values(), key=lambda u: u.upn)]
+
+
 def user_form(title: str, action: str, hidden: dict, users: list[tuple[str, str]], accept: str) -> Response:
     """A form posting back to ``action``: pick a user, then Accept or Cancel (button name ``action``)."""
     fields = "".join(

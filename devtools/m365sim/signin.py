@@ -13,7 +13,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from .graph_errors import entra_error
-from .pages import error_page, redirect, user_form
+from .pages import error_page, redirect, user_choices, user_form
 
 CODE_TTL_S = 600
 
@@ -54,11 +54,7 @@ def authorize(sim, request: Request, tenant: str) -> Response:
         if request.method == "GET":
             auto = next((t for t in tenants if t.auto_signin), None)
             if auto is None:
-                users = [
-                    (u.upn, f"{u.name} <{u.upn}>")
-                    for t in tenants
-                    for u in sorted(t.users.values(), key=lambda u: u.upn)
-                ]
+                users = user_choices(tenants)
                 hidden = {
                     k: p.get(k) for k in ("client_id", "redirect_uri", "state", "nonce", "scope", "response_type")
                 }
