@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 from benchmarks import freshness, graph_requests, initial_sync, notification_ack
+from benchmarks.report import RESULTS
 
 BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.main,
               "graph_requests": graph_requests.main, "initial_sync": initial_sync.main}
@@ -26,16 +26,15 @@ def main(argv: list[str]) -> int:
 
 def _summary() -> None:
     """benchmarks/results/SUMMARY.md: every result file (each from its own, dated run) in one place."""
-    results = Path(__file__).parent / "results"
     parts = ["# RoomCal benchmarks: summary", "",
              "Each section is one benchmark's latest run (`python -m benchmarks [name ...]`, `make bench`), every "
              "figure measured in that run beside its reference; all loads on 127.0.0.1, bounded in count and time.",
              ""]
     for name in BENCHMARKS:
-        path = results / f"{name}.md"
+        path = RESULTS / f"{name}.md"
         if path.exists():
             parts += ["#" + path.read_text().lstrip(), ""]
-    (results / "SUMMARY.md").write_text("\n".join(parts).rstrip() + "\n")
+    (RESULTS / "SUMMARY.md").write_text("\n".join(parts).rstrip() + "\n")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.report import percentile, publish
 from devtools.azurite import Azurite, free_port
 from devtools.devhost import DevHostProcess
 from devtools.m365sim import ControlClient, Emulator
@@ -31,7 +32,6 @@ from shared.services.event_rows import EVENTS
 from shared.services.subscription_directory import SubscriptionDirectory, hash_client_state
 from tests.integration.test_onboarding_m365sim import consent
 
-RESULTS = Path(__file__).parent / "results"
 HASH_KEY = "f" * 32
 
 
@@ -58,7 +58,7 @@ def main(rooms: int = 8, changes: int = 40, gap_seconds: float = 0.25) -> dict:
                                              mailboxes[i % len(mailboxes)], subs, i))
                 time.sleep(gap_seconds)
     result = {"changes": changes, "rooms": rooms, "p50_s": round(statistics.median(latencies), 3),
-              "p95_s": round(sorted(latencies)[int(len(latencies) * 0.95) - 1], 3),
+              "p95_s": round(percentile(latencies, 0.95), 3),
               "max_s": round(max(latencies), 3)}
     _write(result)
     return result
@@ -147,6 +147,4 @@ def _write(result: dict) -> None:
         f"| freshness p95 | {result['p95_s']} s | < 2 s (5-minute poller: ~150 s on average) |",
         f"| freshness max | {result['max_s']} s | - |",
     ]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "freshness.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish("freshness", lines)

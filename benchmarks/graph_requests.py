@@ -36,6 +36,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from benchmarks.initial_sync import _emulator
+from benchmarks.report import percentile, publish
 from devtools.azurite import Azurite
 from devtools.m365sim import ControlClient
 from shared import bootstrap
@@ -49,7 +50,6 @@ from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
 from shared.services.catchup import enqueue_catch_up
 from tests.fakes import FakeQueue
 
-RESULTS = Path(__file__).parent / "results"
 CATCHUPS_PER_DAY = 24 * 60 // 15
 POLLS_PER_DAY = 24 * 60 // 5
 RENEWALS_PER_DAY = 1 / (7 - 3)  # lifetime 10080 min, renewed within 4320 min of expiry
@@ -109,7 +109,7 @@ def main(rooms: int = 20, changes: int = 40) -> dict:
         "per_change": counts["change"] / changes, "per_catchup": counts["catchup"] / max(1, catchup_rounds),
         "per_renewal": counts["renewal"] / max(1, sum(renewals.values())), "renewals": dict(renewals),
         "per_poll_window": counts["poll_window"] / n, "per_poll_week": counts["poll_week"] / n,
-        "fresh_p50_s": statistics.median(freshness), "fresh_p95_s": _pct(freshness, 0.95),
+        "fresh_p50_s": statistics.median(freshness), "fresh_p95_s": percentile(freshness, 0.95),
         "fresh_max_s": max(freshness), "raw": dict(counts),
     }
     _write(result)
@@ -224,10 +224,6 @@ def _changes(ctl, services, queues, hook, tid, organizer, rooms, changes: int) -
     return latencies
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
-
 
 def _write(r: dict) -> None:
     rate = r["changes_per_room_day"]
@@ -260,6 +256,4 @@ def _write(r: dict) -> None:
         f"| change → row (this run, Graph's delivery included) | p50 {r['fresh_p50_s']:.2f} s, "
         f"p95 {r['fresh_p95_s']:.2f} s, max {r['fresh_max_s']:.2f} s | | | poller: ~150 s on average, 300 s worst |",
     ]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "graph_requests.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish("graph_requests", lines)

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.report import publish
 from devtools.azurite import Azurite
 from shared import bootstrap
 from shared.adapters.entra import TokenProvider
@@ -36,8 +37,6 @@ from shared.config import load_settings
 from shared.errors import RoomCalError
 from shared.messages import ROOM_CHANGES
 from tests.fakes import FakeQueue
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def main(rooms: int = 200, workers: int = 16) -> dict:
@@ -166,6 +165,4 @@ def _write(result: dict) -> None:
         f"| rooms failed (misconfigured ones included) | {r['failed_rooms']} | {b['failed_rooms']} | same as bare |",
         f"| worker peak RSS | {result['peak_rss_mb']} MB | - | < 300 MB |",
     ]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "initial_sync.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish("initial_sync", lines)

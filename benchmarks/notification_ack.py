@@ -34,13 +34,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.report import percentile, publish
 from devtools.azurite import Azurite, free_port
 from devtools.devhost import DevHostProcess
 from shared.adapters.tables import AzureTableStore
 from shared.models import SubscriptionRecord
 from shared.services.subscription_directory import SubscriptionDirectory, hash_client_state
 
-RESULTS = Path(__file__).parent / "results"
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
 ROOMS = 50
 
@@ -147,16 +147,12 @@ async def _fire(port: int, subs: list[tuple[str, str]], burst: Burst, connection
     return {"burst": burst.name, "posts": burst.posts, "items_per_post": burst.items_per_post,
             "target_posts_per_s": burst.posts_per_s, "posts_per_s": round(burst.posts / elapsed, 1),
             "notifications_per_s": round(burst.posts * burst.items_per_post / elapsed, 1),
-            "p50_ms": round(statistics.median(ordered), 1), "p99_ms": round(_pct(ordered, 0.99), 1),
-            "max_ms": round(ordered[-1], 1), "lag_p99_ms": round(_pct(lag, 0.99), 1), "statuses": statuses}
+            "p50_ms": round(statistics.median(ordered), 1), "p99_ms": round(percentile(ordered, 0.99), 1),
+            "max_ms": round(ordered[-1], 1), "lag_p99_ms": round(percentile(lag, 0.99), 1), "statuses": statuses}
 
-
-def _pct(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 def _write(results: list[dict], connections: int) -> None:
-    RESULTS.mkdir(exist_ok=True)
     lines = [
         "# Notification acknowledgement latency (dev host, Azurite)", "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC over {connections} persistent connections to 127.0.0.1; "
@@ -171,5 +167,4 @@ def _write(results: list[dict], connections: int) -> None:
                      f"(target {r['target_posts_per_s']}) | {r['notifications_per_s']} | {r['p50_ms']} ms "
                      f"| {r['p99_ms']} ms | {r['max_ms']} ms | {r['lag_p99_ms']} ms | {r['statuses']} "
                      f"| p99 < 50 ms at ≥ 500 notifications/s; max < 3,000 ms |")
-    (RESULTS / "notification_ack.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish("notification_ack", lines)
