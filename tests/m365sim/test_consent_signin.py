@@ -126,17 +126,12 @@ def test_admin_sign_in_authorization_code_flow(sim, http, fresh):
     page = http.get(url, params=params, timeout=10)
     q = _query(_submit(http, url, page, f"boss@{fresh['domain']}"))
     assert q["state"] == "st"
-    tok = http.post(
-        f"{sim.base_url}/{fresh['id']}/oauth2/v2.0/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": q["code"],
-            "redirect_uri": SIGNIN_REDIRECT,
-            "client_id": DEFAULT_CLIENT_ID,
-            "client_secret": DEFAULT_SECRET,
-        },
-        timeout=10,
-    )
+    def redeem():
+        form = {"grant_type": "authorization_code", "code": q["code"], "redirect_uri": SIGNIN_REDIRECT,
+                "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_SECRET}
+        return http.post(f"{sim.base_url}/{fresh['id']}/oauth2/v2.0/token", data=form, timeout=10)
+
+    tok = redeem()
     assert tok.status_code == 200, tok.text
     jwks = http.get(f"{sim.base_url}/{fresh['id']}/discovery/v2.0/keys", timeout=10).json()
     id_token = tok.json()["id_token"]
@@ -146,17 +141,7 @@ def test_admin_sign_in_authorization_code_flow(sim, http, fresh):
     )
     assert claims["tid"] == fresh["id"] and claims["preferred_username"] == f"boss@{fresh['domain']}"
     assert claims["roles"] == ["RoomCal.Admin"] and claims["nonce"] == "n-1" and claims["oid"]
-    again = http.post(
-        f"{sim.base_url}/{fresh['id']}/oauth2/v2.0/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": q["code"],
-            "redirect_uri": SIGNIN_REDIRECT,
-            "client_id": DEFAULT_CLIENT_ID,
-            "client_secret": DEFAULT_SECRET,
-        },
-        timeout=10,
-    )
+    again = redeem()  # the same code, once more
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"  # codes are one-time
 
 
