@@ -27,9 +27,10 @@ from shared.adapters.queues import AzureMessageQueue
 from shared.adapters.tables import AzureTableStore
 from shared.config import load_settings
 from shared.models import SubscriptionRecord
-from shared.services import onboarding, verification
-from shared.services.event_rows import EVENTS
-from shared.services.subscription_directory import SubscriptionDirectory, hash_client_state
+from shared.onboarding import use_cases as onboarding
+from shared.onboarding import verification
+from shared.sync.event_rows import EVENTS
+from shared.sync.subscription_directory import SubscriptionDirectory, hash_client_state
 from tests.integration.test_onboarding_m365sim import consent
 
 HASH_KEY = "f" * 32

@@ -47,7 +47,7 @@ from shared.adapters.tables import AzureTableStore
 from shared.config import load_settings
 from shared.errors import RoomCalError
 from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
-from shared.services.catchup import enqueue_catch_up
+from shared.sync.catchup import enqueue_catch_up
 from tests.fakes import FakeQueue
 
 CATCHUPS_PER_DAY = 24 * 60 // 15

@@ -39,7 +39,7 @@ from devtools.azurite import Azurite, free_port
 from devtools.devhost import DevHostProcess
 from shared.adapters.tables import AzureTableStore
 from shared.models import SubscriptionRecord
-from shared.services.subscription_directory import SubscriptionDirectory, hash_client_state
+from shared.sync.subscription_directory import SubscriptionDirectory, hash_client_state
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
 ROOMS = 50

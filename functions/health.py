@@ -4,7 +4,7 @@ from functions.http import json_response
 from shared import bootstrap
 from shared.config import get_settings
 from shared.errors import RoomCalError
-from shared.services.health import check_health
+from shared.ops.health import check_health
 
 bp = func.Blueprint()
 

@@ -6,10 +6,12 @@ from pydantic import BaseModel, Field, ValidationError
 from functions.http import actor_of, handles_errors, json_response, parse_json, parse_query
 from shared import bootstrap
 from shared.models import TenantSettingsUpdate
-from shared.services import audit, onboarding, tenants
-from shared.services.consent import CallbackParams, invalid_callback
-from shared.services.consent_page import PAGE_HEADERS, render
-from shared.services.rbac_script import RbacScriptRequest
+from shared.onboarding import tenants
+from shared.onboarding import use_cases as onboarding
+from shared.onboarding.consent import CallbackParams, invalid_callback
+from shared.onboarding.consent_page import PAGE_HEADERS, render
+from shared.onboarding.rbac_script import RbacScriptRequest
+from shared.ops import audit
 
 bp = func.Blueprint()
 

@@ -6,8 +6,9 @@ import azure.functions as func
 from functions.http import actor_of, handles_errors, json_response, parse_json
 from shared import bootstrap
 from shared.errors import InvalidInput
-from shared.services import onboarding, rooms, verification
-from shared.services.room_import import RoomUpdate
+from shared.onboarding import rooms, verification
+from shared.onboarding import use_cases as onboarding
+from shared.onboarding.room_import import RoomUpdate
 
 bp = func.Blueprint()
 _MAX_BODY = 2 * 1024 * 1024

@@ -2,7 +2,7 @@ import azure.functions as func
 
 from functions.http import handles_errors, json_response
 from shared import bootstrap
-from shared.services import selftest
+from shared.ops import selftest
 
 bp = func.Blueprint()
 

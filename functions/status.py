@@ -4,7 +4,7 @@ import azure.functions as func
 
 from functions.http import handles_errors, json_response
 from shared import bootstrap
-from shared.services.room_status import tenant_room_status
+from shared.ops.room_status import tenant_room_status
 
 bp = func.Blueprint()
 

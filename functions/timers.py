@@ -4,8 +4,8 @@ ROOMCAL_CATCHUP_SCHEDULE, ROOMCAL_RENEW_SCHEDULE, ROOMCAL_RETENTION_SCHEDULE."""
 import azure.functions as func
 
 from shared import bootstrap
-from shared.services.catchup import enqueue_catch_up
-from shared.services.retention import purge_expired_events
+from shared.sync.catchup import enqueue_catch_up
+from shared.sync.retention import purge_expired_events
 
 bp = func.Blueprint()
 

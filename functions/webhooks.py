@@ -1,7 +1,7 @@
 """Graph's doorbells: /api/notifications and /api/lifecycle (anonymous: Graph cannot send keys).
 
 Each answers the validation handshake, or hands the body to the notification service and
-answers 202. Nothing here calls Graph; see shared/services/notifications.py.
+answers 202. Nothing here calls Graph; see shared/sync/notifications.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import azure.functions as func
 from functions.http import handles_errors, json_response
 from shared import bootstrap
 from shared.errors import InvalidInput
-from shared.services.notifications import NotificationService, PayloadTooLarge, validation_echo
+from shared.sync.notifications import NotificationService, PayloadTooLarge, validation_echo
 
 bp = func.Blueprint()
 

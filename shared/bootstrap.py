@@ -15,12 +15,12 @@ from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
 from shared.messages import RoomChange
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
-from shared.services.notifications import NotificationService
-from shared.services.room_changes import RoomChangeHandler
-from shared.services.subscription_directory import SubscriptionDirectory
-from shared.services.subscriptions import SubscriptionManager
-from shared.services.sync import DeltaSync
-from shared.services.sync_lease import Lease, RoomSyncLeases
+from shared.sync.notifications import NotificationService
+from shared.sync.room_changes import RoomChangeHandler
+from shared.sync.subscription_directory import SubscriptionDirectory
+from shared.sync.subscriptions import SubscriptionManager
+from shared.sync.sync import DeltaSync
+from shared.sync.sync_lease import Lease, RoomSyncLeases
 
 
 @dataclass(frozen=True)

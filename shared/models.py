@@ -7,7 +7,7 @@ strings, datetimes are timezone-aware UTC, ``None`` properties are left out. Inp
 
 ``RoomEvent`` is the privacy whitelist made into a type (DESIGN.md): it has no field for a
 subject, body, preview, attachment, join URL or Graph id, and ``extra="forbid"`` means none can
-be smuggled in. Build it with ``shared.services.privacy.normalise_event``.
+be smuggled in. Build it with ``shared.sync.privacy.normalise_event``.
 """
 
 from __future__ import annotations

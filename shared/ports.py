@@ -88,7 +88,7 @@ class GraphPort(Protocol):
     """What services need from Microsoft Graph (shared.adapters.graph.GraphClient; tests: FakeGraph).
 
     Calendar methods return raw Graph dicts: services pass them through
-    shared.services.privacy.normalise_event before storing, queuing or logging anything.
+    shared.sync.privacy.normalise_event before storing, queuing or logging anything.
     Errors: MailboxAccessDenied, MailboxNotFound, NotFound, DeltaTokenExpired, Throttled,
     Unavailable, AccessDenied (see shared/errors.py).
     """

@@ -9,7 +9,7 @@ from functions import onboarding as onboarding_fn
 from functions import rooms as rooms_fn
 from shared import bootstrap
 from shared.config import load_settings
-from shared.services import tenants
+from shared.onboarding import tenants
 from tests.fakes import FakeGraph, FakeQueue, FakeTokenSource, FixedClock, InMemoryTables
 
 TID = "aaaaaaaa-bbbb-cccc-dddd-000000000001"

@@ -10,9 +10,9 @@ from shared import bootstrap
 from shared.config import load_settings
 from shared.errors import InvalidInput
 from shared.messages import ROOM_CHANGES
-from shared.services.room_changes import RoomChangeHandler
-from shared.services.sync_lease import TABLE as ROOM_SYNC
-from shared.services.sync_lease import RoomSyncLeases
+from shared.sync.room_changes import RoomChangeHandler
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.sync_lease import RoomSyncLeases
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"

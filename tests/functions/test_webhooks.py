@@ -8,7 +8,7 @@ from shared import bootstrap
 from shared.config import load_settings
 from shared.messages import ROOM_CHANGES
 from shared.models import SubscriptionRecord
-from shared.services.subscription_directory import hash_client_state
+from shared.sync.subscription_directory import hash_client_state
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
 

@@ -4,9 +4,9 @@ field by field on the whitelist (bookkeeping columns left out)."""
 from __future__ import annotations
 
 from shared import keys
-from shared.services.event_rows import EVENTS
-from shared.services.privacy import normalise_event
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.event_rows import EVENTS
+from shared.sync.privacy import normalise_event
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 
 BOOKKEEPING = {"PartitionKey", "RowKey", "_etag", "sync_generation", "synced_at"}
 

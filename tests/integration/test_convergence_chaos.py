@@ -38,9 +38,9 @@ from devtools.demo import live, onboarding
 from devtools.demo.stack import Stack
 from devtools.m365sim.canary import CANARY_PREFIX
 from shared.adapters.tables import AzureTableStore
-from shared.services.subscription_directory import PARTITION as SUBSCRIPTIONS_PARTITION
-from shared.services.subscription_directory import TABLE as SUBSCRIPTIONS
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.subscription_directory import PARTITION as SUBSCRIPTIONS_PARTITION
+from shared.sync.subscription_directory import TABLE as SUBSCRIPTIONS
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 from tests.integration.convergence import mismatches
 from tests.integration.devhost_helpers import wait_for
 

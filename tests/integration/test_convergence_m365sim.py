@@ -22,8 +22,8 @@ from devtools.m365sim.world import DEFAULT_CLIENT_ID, DEFAULT_SECRET
 from shared import bootstrap
 from shared.config import load_settings
 from shared.messages import ROOM_CHANGES
-from shared.services import onboarding
-from shared.services.catchup import enqueue_catch_up
+from shared.onboarding import use_cases as onboarding
+from shared.sync.catchup import enqueue_catch_up
 from tests.fakes import FakeQueue, InMemoryTables
 from tests.integration.convergence import mismatches
 from tests.integration.test_onboarding_m365sim import consent, verify_all

@@ -15,8 +15,9 @@ from devtools.m365sim.world import DEFAULT_CLIENT_ID, DEFAULT_SECRET
 from shared import bootstrap
 from shared.config import load_settings
 from shared.errors import ConsentMissing
-from shared.services import onboarding, rooms, tenants, verification
-from shared.services.consent import CallbackParams
+from shared.onboarding import rooms, tenants, verification
+from shared.onboarding import use_cases as onboarding
+from shared.onboarding.consent import CallbackParams
 from tests.fakes import FakeQueue, InMemoryTables
 from tests.integration.offices import small_office
 

@@ -26,10 +26,11 @@ from shared.adapters.queues import AzureMessageQueue
 from shared.adapters.tables import AzureTableStore
 from shared.config import load_settings
 from shared.models import SubscriptionRecord
-from shared.services import onboarding, verification
-from shared.services.subscription_directory import SubscriptionDirectory, hash_client_state
-from shared.services.sync import EVENTS
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.onboarding import use_cases as onboarding
+from shared.onboarding import verification
+from shared.sync.subscription_directory import SubscriptionDirectory, hash_client_state
+from shared.sync.sync import EVENTS
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 from tests.integration.devhost_helpers import wait_for
 from tests.integration.offices import small_office
 from tests.integration.test_onboarding_m365sim import apply_rbac, consent

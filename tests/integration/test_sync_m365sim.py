@@ -17,10 +17,10 @@ from shared import bootstrap, keys
 from shared.adapters.tables import AzureTableStore
 from shared.config import load_settings
 from shared.messages import ROOM_CHANGES
-from shared.services import onboarding
-from shared.services.room_status import tenant_room_status
-from shared.services.sync import EVENTS
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.onboarding import use_cases as onboarding
+from shared.ops.room_status import tenant_room_status
+from shared.sync.sync import EVENTS
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 from tests.fakes import FakeQueue
 from tests.integration.offices import small_office
 from tests.integration.test_onboarding_m365sim import apply_rbac, consent, verify_all

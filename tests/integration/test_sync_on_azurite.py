@@ -11,11 +11,11 @@ from shared import keys
 from shared.adapters.tables import AzureTableStore
 from shared.clock import SystemClock
 from shared.messages import RoomChange
-from shared.services.room_changes import RoomChangeHandler
-from shared.services.room_status import tenant_room_status
-from shared.services.sync import EVENTS, DeltaSync
-from shared.services.sync_lease import TABLE as ROOM_SYNC
-from shared.services.sync_lease import RoomSyncLeases
+from shared.ops.room_status import tenant_room_status
+from shared.sync.room_changes import RoomChangeHandler
+from shared.sync.sync import EVENTS, DeltaSync
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.sync_lease import RoomSyncLeases
 from tests.fakes import FakeGraph, FakeQueue
 
 pytestmark = pytest.mark.integration
@@ -90,7 +90,7 @@ def test_concurrent_workers_never_sync_one_room_twice_at_once(world):
 
 
 def test_retention_purge_deletes_only_rows_that_ended_before_the_cutoff(world):
-    from shared.services.retention import purge_expired_events
+    from shared.sync.retention import purge_expired_events
 
     tenant, tables, _, _ = world
     clock = SystemClock()

@@ -3,7 +3,7 @@
 import pytest
 
 from shared.errors import InvalidInput
-from shared.services import audit
+from shared.ops import audit
 from tests.fakes import FixedClock, InMemoryTables
 
 T1, T2 = "aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002"

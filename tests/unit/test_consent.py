@@ -6,8 +6,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from shared.errors import InvalidInput
-from shared.services import audit, tenants
-from shared.services.consent import TABLE, CallbackParams, ConsentService
+from shared.onboarding import tenants
+from shared.onboarding.consent import TABLE, CallbackParams, ConsentService
+from shared.ops import audit
 from tests.fakes import FakeTokenSource, FixedClock, InMemoryTables
 
 APP = "11111111-2222-3333-4444-555555555555"

@@ -17,12 +17,12 @@ import pytest
 
 from shared import keys
 from shared.messages import ROOM_CHANGES
-from shared.services.catchup import enqueue_catch_up
-from shared.services.event_rows import EVENTS
-from shared.services.privacy import normalise_event
-from shared.services.room_changes import RoomChangeHandler
-from shared.services.sync import DeltaSync
-from shared.services.sync_lease import RoomSyncLeases
+from shared.sync.catchup import enqueue_catch_up
+from shared.sync.event_rows import EVENTS
+from shared.sync.privacy import normalise_event
+from shared.sync.room_changes import RoomChangeHandler
+from shared.sync.sync import DeltaSync
+from shared.sync.sync_lease import RoomSyncLeases
 from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"

@@ -151,7 +151,7 @@ def test_a_consent_callback_reads_a_fresh_token_not_one_cached_before_it():
     also says nothing about whether consent still exists)."""
     from urllib.parse import urlparse
 
-    from shared.services.consent import CallbackParams, ConsentService
+    from shared.onboarding.consent import CallbackParams, ConsentService
     from tests.fakes import FixedClock, InMemoryTables
 
     def token_with(roles):

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from shared import keys
-from shared.services.event_rows import EVENTS, EventRows, PageTotals
+from shared.sync.event_rows import EVENTS, EventRows, PageTotals
 from tests.fakes import FixedClock, InMemoryTables, make_graph_event
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"

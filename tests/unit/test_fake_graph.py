@@ -11,7 +11,7 @@ from shared.adapters.entra import TokenProvider
 from shared.adapters.graph import GraphClient
 from shared.errors import DeltaTokenExpired, MailboxAccessDenied, MailboxNotFound, NotFound, Throttled, Unavailable
 from shared.ports import GraphPort, TokenSource
-from shared.services.privacy import is_removed
+from shared.sync.privacy import is_removed
 from tests.fakes import FakeGraph
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from shared.messages import ROOM_CHANGES, RoomChange
-from shared.services.hint_gate import HintGate
+from shared.sync.hint_gate import HintGate
 from tests.fakes import FixedClock
 from tests.unit.test_notifications import SUB_A, _body, _item, _world
 

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from shared.services.consent import tenant_wide_calendar_roles
+from shared.onboarding.consent import tenant_wide_calendar_roles
 
 MANIFEST = Path(__file__).resolve().parents[2] / "infra" / "entra" / "roomcal-app-permissions.json"
 CALENDAR_ROLE_IDS = {"798ee544-9d2d-430c-a058-570e29e34338",  # Calendars.Read

@@ -7,14 +7,14 @@ import pytest
 from shared.errors import InvalidInput
 from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
 from shared.models import SubscriptionRecord
-from shared.services.notifications import (
+from shared.sync.notifications import (
     MAX_BODY_BYTES,
     NotificationService,
     PayloadTooLarge,
     parse_collection,
     validation_echo,
 )
-from shared.services.subscription_directory import TABLE, SubscriptionDirectory, hash_client_state
+from shared.sync.subscription_directory import TABLE, SubscriptionDirectory, hash_client_state
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
 

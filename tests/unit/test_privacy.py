@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from shared.errors import InvalidInput
 from shared.models import RoomEvent
-from shared.services.privacy import is_online, is_removed, normalise_event
+from shared.sync.privacy import is_online, is_removed, normalise_event
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
 ROOM = "rainier@contoso.com"

@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from shared.errors import InvalidInput
-from shared.services.powershell import SINGLE_QUOTES, opath_literal, ps_literal
-from shared.services.rbac_script import RbacScriptRequest, build_rbac_script
+from shared.onboarding.powershell import SINGLE_QUOTES, opath_literal, ps_literal
+from shared.onboarding.rbac_script import RbacScriptRequest, build_rbac_script
 
 APP = "11111111-2222-3333-4444-555555555555"
 TENANT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"

@@ -2,9 +2,9 @@ import json
 from datetime import timedelta
 
 from shared import keys
-from shared.services.retention import purge_expired_events
-from shared.services.sync import EVENTS
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.retention import purge_expired_events
+from shared.sync.sync import EVENTS
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 from tests.fakes import FixedClock, InMemoryTables
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"

@@ -4,10 +4,10 @@ import pytest
 
 from shared.errors import AccessDenied, InvalidInput, Unavailable
 from shared.messages import ROOM_CHANGES
-from shared.services.catchup import enqueue_catch_up
-from shared.services.room_changes import RoomChangeHandler
-from shared.services.sync_lease import TABLE as ROOM_SYNC
-from shared.services.sync_lease import RoomSyncLeases
+from shared.sync.catchup import enqueue_catch_up
+from shared.sync.room_changes import RoomChangeHandler
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.sync_lease import RoomSyncLeases
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"

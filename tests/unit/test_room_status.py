@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from shared.errors import InvalidInput, NotFound
-from shared.services.room_status import tenant_room_status
+from shared.ops.room_status import tenant_room_status
 from tests.unit.test_sync import ROOM, TENANT, World
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from shared.errors import InvalidInput, NotFound
-from shared.services import rooms, tenants
+from shared.onboarding import rooms, tenants
 from tests.fakes import FixedClock, InMemoryTables
 
 TID = "aaaaaaaa-bbbb-cccc-dddd-000000000001"

@@ -4,9 +4,9 @@ import pytest
 
 from shared.errors import InvalidInput
 from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
-from shared.services.subscription_directory import TABLE, SubscriptionDirectory, client_state_matches
-from shared.services.subscriptions import SubscriptionManager
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.subscription_directory import TABLE, SubscriptionDirectory, client_state_matches
+from shared.sync.subscriptions import SubscriptionManager
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"

@@ -6,10 +6,10 @@ import pytest
 
 from shared import keys
 from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
-from shared.services.room_changes import RoomChangeHandler
-from shared.services.sync import EVENTS, DeltaSync
-from shared.services.sync_lease import TABLE as ROOM_SYNC
-from shared.services.sync_lease import RoomSyncLeases
+from shared.sync.room_changes import RoomChangeHandler
+from shared.sync.sync import EVENTS, DeltaSync
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.sync_lease import RoomSyncLeases
 from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables, make_graph_event
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"

@@ -3,7 +3,8 @@
 import pytest
 
 from shared.errors import Conflict, NotFound
-from shared.services import audit, offboarding, rooms, synchronize, tenants, verification
+from shared.onboarding import offboarding, rooms, synchronize, tenants, verification
+from shared.ops import audit
 from tests.unit.test_verification import OTHER, TID, World
 
 

@@ -7,7 +7,7 @@ import pytest
 from shared.clock import SystemClock
 from shared.errors import InvalidInput
 from shared.messages import ROOM_CHANGES, RoomChange
-from shared.services.sync_lease import TABLE, LeaseLost, RoomSyncLeases, room_row_key
+from shared.sync.sync_lease import TABLE, LeaseLost, RoomSyncLeases, room_row_key
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"

@@ -4,8 +4,8 @@ import pytest
 
 from shared.errors import ConsentMissing
 from shared.models import TenantSettingsUpdate
-from shared.services import rooms, tenants, verification
-from shared.services.room_checks import PROBE_EVENT_ID
+from shared.onboarding import rooms, tenants, verification
+from shared.onboarding.room_checks import PROBE_EVENT_ID
 from tests.fakes import FakeGraph, FakeQueue, FakeTokenSource, FixedClock, InMemoryTables
 
 TID = "aaaaaaaa-bbbb-cccc-dddd-000000000001"

@@ -14,8 +14,8 @@ from shared.log import log_event
 from shared.messages import parse_stamp
 from shared.models import Tenant, TenantSettings
 from shared.ports import Clock, TableStore
-from shared.services.sync import EVENTS, TENANTS
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.sync import EVENTS, TENANTS
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 
 log = logging.getLogger("roomcal.retention")
 

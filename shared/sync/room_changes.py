@@ -23,8 +23,8 @@ from shared.errors import AccessDenied, InvalidInput, NotFound, RoomCalError
 from shared.log import log_event
 from shared.messages import RoomChange
 from shared.ports import Clock, TableStore
-from shared.services.sync_lease import Lease, RoomSyncLeases, SyncOutcome
-from shared.services.sync_status import record_failure
+from shared.sync.sync_lease import Lease, RoomSyncLeases, SyncOutcome
+from shared.sync.sync_status import record_failure
 
 log = logging.getLogger("roomcal.sync")
 

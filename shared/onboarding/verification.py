@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from shared import keys
 from shared.errors import AccessDenied, InvalidInput, NotFound, RoomCalError, Throttled
 from shared.log import log_event
-from shared.services import audit, rooms, tenants
-from shared.services.consent import tenant_wide_calendar_roles
-from shared.services.room_checks import RBAC_DELAY_NOTE, RECHECKED_CODES, CheckResult, check_room
+from shared.onboarding import rooms, tenants
+from shared.onboarding.consent import tenant_wide_calendar_roles
+from shared.onboarding.room_checks import RBAC_DELAY_NOTE, RECHECKED_CODES, CheckResult, check_room
+from shared.ops import audit
 
 log = logging.getLogger("roomcal.verification")
 

@@ -17,7 +17,7 @@ from shared import keys
 from shared.errors import InvalidInput
 from shared.messages import parse_stamp, stamp
 from shared.ports import Clock, Entity, TableStore
-from shared.services.privacy import is_removed, normalise_event
+from shared.sync.privacy import is_removed, normalise_event
 
 EVENTS = "Events"
 

@@ -13,8 +13,9 @@ from pydantic import ValidationError
 from shared import keys
 from shared.errors import InvalidInput, NotFound, RoomCalError
 from shared.models import Room, SyncStatus
-from shared.services import audit, tenants
-from shared.services.room_import import RoomInput, RoomUpdate, parse_csv, parse_rows
+from shared.onboarding import tenants
+from shared.onboarding.room_import import RoomInput, RoomUpdate, parse_csv, parse_rows
+from shared.ops import audit
 
 TABLE = "Rooms"
 NOT_VERIFIED = "not verified yet"

@@ -36,10 +36,10 @@ from shared.messages import (
 )
 from shared.models import SubscriptionRecord
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore
-from shared.services import sync_status
-from shared.services.catchup import syncing_tenants
-from shared.services.subscription_directory import PARTITION, TABLE, SubscriptionDirectory, hash_client_state
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.sync import sync_status
+from shared.sync.catchup import syncing_tenants
+from shared.sync.subscription_directory import PARTITION, TABLE, SubscriptionDirectory, hash_client_state
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 
 log = logging.getLogger("roomcal.subscriptions")
 _MAX_THROTTLED_ATTEMPTS = 20

@@ -2,7 +2,7 @@
 
 Same steps as infra/exchange/Grant-RoomCalAccess.ps1 (a test keeps the two in step), with
 the tenant's values filled in. Everything the admin typed reaches the script only as a
-single-quoted literal (see shared/services/powershell.py); the group's distinguished name,
+single-quoted literal (see shared/onboarding/powershell.py); the group's distinguished name,
 which Exchange supplies at run time, is OPATH-escaped by the script itself.
 """
 
@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from shared.errors import InvalidInput
-from shared.services.countries import ISO_3166_ALPHA2
-from shared.services.powershell import opath_literal, ps_literal, unsafe_characters
+from shared.onboarding.countries import ISO_3166_ALPHA2
+from shared.onboarding.powershell import opath_literal, ps_literal, unsafe_characters
 
 DEFAULT_SCOPE_NAME = "RoomCal Room Calendars Scope"
 ROLE_NAMES = {"readwrite": "Application Calendars.ReadWrite", "read": "Application Calendars.Read"}

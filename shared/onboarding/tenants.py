@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from shared import keys
 from shared.errors import InvalidInput, NotFound
 from shared.models import Tenant, TenantSettingsUpdate, TenantStatus
-from shared.services import audit
+from shared.ops import audit
 
 TABLE = "Tenants"
 PARTITION = "tenant"

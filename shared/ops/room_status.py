@@ -15,8 +15,8 @@ from shared import keys
 from shared.errors import NotFound
 from shared.messages import parse_stamp
 from shared.ports import Clock, Entity, TableStore
-from shared.services.sync import EVENTS, TENANTS
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.sync import EVENTS, TENANTS
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 
 ROOMS = "Rooms"
 NEXT_MEETING_HORIZON = timedelta(days=14)  # "next meeting" looks this far ahead

@@ -31,10 +31,10 @@ from shared.messages import (
 )
 from shared.models import Tenant, TenantSettings
 from shared.ports import Clock, Entity, GraphPort, MessageQueue, TableStore
-from shared.services import sync_status
-from shared.services.catchup import SYNCING_TENANT_STATUSES
-from shared.services.event_rows import EVENTS, EventRows, PageTotals
-from shared.services.sync_lease import Lease, RoomSyncLeases
+from shared.sync import sync_status
+from shared.sync.catchup import SYNCING_TENANT_STATUSES
+from shared.sync.event_rows import EVENTS, EventRows, PageTotals
+from shared.sync.sync_lease import Lease, RoomSyncLeases
 
 log = logging.getLogger("roomcal.sync")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from shared.services.consent_outcome import ConsentOutcome
+from shared.onboarding.consent_outcome import ConsentOutcome
 
 _AADSTS = re.compile(r"AADSTS\d{4,6}")
 _NOT_ADMIN_CODES = {"AADSTS90094", "AADSTS90093", "AADSTS65001", "AADSTS90099"}

@@ -11,7 +11,8 @@ import logging
 from shared.errors import RoomCalError
 from shared.log import log_event
 from shared.models import Tenant, TenantStatus
-from shared.services import audit, rooms, tenants
+from shared.onboarding import rooms, tenants
+from shared.ops import audit
 
 log = logging.getLogger("roomcal.offboarding")
 

@@ -18,8 +18,8 @@ import contextlib
 from shared.errors import Conflict, NotFound, RoomCalError
 from shared.messages import stamp
 from shared.ports import Clock, Entity, TableStore
-from shared.services.sync_lease import TABLE as ROOM_SYNC
-from shared.services.sync_lease import room_row_key
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.sync_lease import room_row_key
 
 ROOMS = "Rooms"
 _MIRRORED = ("sync_status", "sync_reason", "sync_fix", "last_sync_at", "last_full_sync_at", "event_count",

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from shared.log import log_event
 from shared.messages import ROOM_CHANGES, RoomChange, parse_stamp
 from shared.ports import Clock, MessageQueue, TableStore
-from shared.services.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
 
 log = logging.getLogger("roomcal.sync")
 

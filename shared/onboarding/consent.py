@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import Conflict, InvalidInput, NotFound, RoomCalError
 from shared.log import log_event
+from shared.onboarding import tenants
+from shared.onboarding.consent_messages import START_AGAIN, outcome_for_error
+from shared.onboarding.consent_outcome import ConsentOutcome
+from shared.ops import audit
 from shared.ports import TokenSource
-from shared.services import audit, tenants
-from shared.services.consent_messages import START_AGAIN, outcome_for_error
-from shared.services.consent_outcome import ConsentOutcome
 
 log = logging.getLogger("roomcal.consent")
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ConfigurationError, InvalidInput
-from shared.services import offboarding, rbac_script, rooms, synchronize, tenants, verification
-from shared.services.consent import CallbackParams, ConsentService
-from shared.services.consent_outcome import ConsentOutcome
+from shared.onboarding import offboarding, rbac_script, rooms, synchronize, tenants, verification
+from shared.onboarding.consent import CallbackParams, ConsentService
+from shared.onboarding.consent_outcome import ConsentOutcome
 
 
 class StartOnboarding(BaseModel):

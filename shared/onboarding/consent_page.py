@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
-from shared.services.consent_outcome import ConsentOutcome
+from shared.onboarding.consent_outcome import ConsentOutcome
 
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from shared.errors import Conflict
 from shared.models import TenantStatus
-from shared.services import audit, rooms, tenants, verification
+from shared.onboarding import rooms, tenants, verification
+from shared.ops import audit
 
 ROOM_CHANGES = "room-changes"
 

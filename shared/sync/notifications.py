@@ -30,8 +30,8 @@ from shared.messages import (
 )
 from shared.models import SubscriptionRecord
 from shared.ports import Clock, MessageQueue
-from shared.services.hint_gate import HintGate
-from shared.services.subscription_directory import SubscriptionDirectory, client_state_matches
+from shared.sync.hint_gate import HintGate
+from shared.sync.subscription_directory import SubscriptionDirectory, client_state_matches
 
 log = logging.getLogger("roomcal.notifications")
 

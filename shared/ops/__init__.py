@@ -1,0 +1,4 @@
+"""Operations: health, self test, audit trail, live room status.
+
+Imports the ground floor and adapters through ports.
+"""
