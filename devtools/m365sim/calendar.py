@@ -175,7 +175,9 @@ def instances(copy: Copy, start: datetime, end: datetime) -> list[Instance]:
             cancelled = m.cancelled or bool(o and o.cancelled)
             stamp = max(m.stamp, o.stamp) if o else m.stamp
             modified = max(m.modified, o.modified) if o and o.modified else m.modified
-            make(k, ls, le, "exception" if o else "occurrence", stamp, modified, cancelled)
+            # an occurrence the room answered on its own differs from its master: Exchange keeps it as an exception
+            kind = "exception" if o or k in copy.declined else "occurrence"
+            make(k, ls, le, kind, stamp, modified, cancelled)
     return out
 
 

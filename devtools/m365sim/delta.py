@@ -2,7 +2,13 @@
 
 * The first request carries ``startDateTime``/``endDateTime``; later ones only the opaque token.
 * ``Prefer: odata.maxpagesize=N`` caps a page (``Preference-Applied`` answers it).
-* Occurrences, exceptions and single instances are returned, never the series master.
+* Occurrences, exceptions and single instances are returned, never the series master ("by design", docs-contrib
+  issue 7968). Observed on real Graph (docs-contrib issues 5602 and 34): an item of type ``occurrence`` is a
+  stub of ``@odata.type``, ``@odata.etag``, ``id``, ``type``, ``seriesMasterId``, ``start`` and ``end`` only;
+  clients read the rest from the master (``GET /users/{id}/events/{seriesMasterId}``). Exceptions and single
+  instances come in full. ``settings.delta_occurrence_stubs = False`` brings back the full shape.
+* Windows longer than ``settings.calendar_view_max_days`` (1,825) are refused like calendarView's
+  (events.parse_window; docs-contrib issue 6321).
 * A later round returns what changed since the token: new or changed instances in full; instances that left
   the window, were deleted or removed as ``{"id", "@removed": {"reason": "deleted"}}``; and, as the docs say,
   ``@removed`` for events outside the window that were added, updated or deleted.
@@ -26,6 +32,15 @@ from .events import parse_window, timezone_pref
 from .eventshape import render_instance
 
 UNSUPPORTED = ("$select", "$expand", "$filter", "$orderby", "$search")
+STUB_FIELDS = ("@odata.type", "@odata.etag", "id", "seriesMasterId", "type", "start", "end")
+
+
+def render_delta_item(inst, tz: str | None, stubs: bool) -> dict:
+    """An instance as calendarView delta reports it: occurrences as stubs (docs-contrib issues 5602, 34)."""
+    full = {"@odata.type": "#microsoft.graph.event", **render_instance(inst, tz)}
+    if stubs and inst.type == "occurrence":
+        return {k: full[k] for k in STUB_FIELDS}
+    return full
 
 
 def rules() -> list[Rule]:
@@ -77,7 +92,7 @@ def _build_round(ctx, mbx, window: SyncState, tz: str | None, initial: bool = Fa
         items: list[dict] = []
         for ident, inst in sorted(current.items(), key=lambda kv: (kv[1].start, kv[0])):
             if window.snapshot.get(ident) != inst.stamp:
-                items.append(render_instance(inst, tz))
+                items.append(render_delta_item(inst, tz, ctx.world.settings.delta_occurrence_stubs))
         removed = [i for i in window.snapshot if i not in current]
         if not initial:
             seen = set(current) | set(window.snapshot)
@@ -122,7 +137,7 @@ def get_delta(ctx, user: str):
             raise _expired(ctx, user, store.window_of(dtok))
         rnd = _build_round(ctx, mbx, state, tz)
     else:
-        start, end = parse_window(args)
+        start, end = parse_window(args, ctx.world.settings.calendar_view_max_days)
         rnd = _build_round(ctx, mbx, SyncState(ctx.tenant.id, mbx.email.lower(), start, end, {}, 0), tz, True)
     # a page size asked for on the first request sticks to the round's skip tokens (clients need not resend it)
     page = rnd.extra.get("page", ctx.world.settings.page_size_delta)

@@ -25,7 +25,7 @@ def rules() -> list[Rule]:
     ]
 
 
-def parse_window(args) -> tuple[datetime, datetime]:
+def parse_window(args, max_days: int | None = None) -> tuple[datetime, datetime]:
     s, e = args.get("startDateTime") or args.get("startdatetime"), args.get("endDateTime") or args.get("enddatetime")
     if not s or not e:
         raise ge.bad_request(
@@ -40,6 +40,13 @@ def parse_window(args) -> tuple[datetime, datetime]:
     if end <= start:
         raise ge.bad_request(
             "The value of the parameter 'EndDateTime' must be later than 'StartDateTime'.", "ErrorInvalidParameter"
+        )
+    if max_days is not None and end - start > timedelta(days=max_days):
+        # docs-contrib issue 6321 (observed on calendarView; the same limit is assumed for its delta)
+        raise ge.bad_request(
+            "Your request can't be completed. The range between the start and end dates is greater than the "
+            f"allowed range. Maximum number of days: {max_days}",
+            "ErrorInvalidRequest",
         )
     return start, end
 
@@ -127,7 +134,7 @@ def _page(ctx, items: list[dict], path: str, extra_args: dict, context: str, tz,
 
 def calendar_view(ctx, user: str):
     mbx = ctx.mailbox(user)
-    start, end = parse_window(ctx.request.args)
+    start, end = parse_window(ctx.request.args, ctx.world.settings.calendar_view_max_days)
     tz, tz_applied = timezone_pref(ctx.prefer())
     with ctx.world.lock:
         found = [i for c in list(ctx.tenant.by_mailbox.get(mbx.email.lower(), [])) for i in instances(c, start, end)]

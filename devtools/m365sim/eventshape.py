@@ -158,7 +158,11 @@ def render_instance(inst: Instance, tz: str | None = None) -> dict:
 
 def render_master(copy: Copy, tz: str | None = None) -> dict:
     m = copy.meeting
-    body = _common(copy, copy.id, None, m.stamp, m.modified, m.cancelled)
+    stamp, modified = m.stamp, m.modified
+    declined = copy.declined.get("*")  # the room's answer to the whole series is a change of its master
+    if declined and declined[0] > stamp:
+        stamp, modified = declined[0], max(modified, declined[1])
+    body = _common(copy, copy.id, None, stamp, modified, m.cancelled)
     body["type"] = "seriesMaster" if m.recurrence else "singleInstance"
     body["seriesMasterId"] = None
     body["recurrence"] = m.recurrence
