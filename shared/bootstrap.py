@@ -80,7 +80,8 @@ def build_services(
                             max_rounds=settings.sync_max_rounds)
     run_round = _sync_needs_graph(settings) if graph is None else DeltaSync(
         graph, tables, queues, leases, clock, hash_key=settings.hash_key.get_secret_value(),
-        window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round)
+        window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round,
+        mailbox_concurrency=settings.graph_mailbox_concurrency)
     return Services(
         settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory,
         notifications=NotificationService(directory, queues, clock),

@@ -180,6 +180,29 @@ def make_graph_event(*, start: datetime, end: datetime, event_id: str | None = N
     return event
 
 
+def make_series(*, start: datetime, count: int, minutes: int = 30, room: str | None = None,
+                master_id: str | None = None, **fields) -> tuple[dict, list[dict]]:
+    """A daily series as Graph shows it: its master and its ``count`` occurrences in full (the
+    occurrences share the master's fields; ``FakeGraph`` turns them into stubs in delta)."""
+    master_id = master_id or f"AAMkMaster{uuid.uuid4().hex}="
+    recurrence = {"pattern": {"type": "daily", "interval": 1},
+                  "range": {"type": "numbered", "startDate": start.date().isoformat(), "numberOfOccurrences": count,
+                            "recurrenceTimeZone": "UTC"}}
+    end = start + timedelta(minutes=minutes)
+    master = make_graph_event(start=start, end=end, event_id=master_id, room=room, type="seriesMaster",
+                              recurrence=recurrence, **fields)
+    occurrences = []
+    for k in range(count):
+        s, e = start + timedelta(days=k), end + timedelta(days=k)
+        occurrence = make_graph_event(start=s, end=e, event_id=f"{master_id[:-1]}_occ{k}=", room=room,
+                                      type="occurrence", seriesMasterId=master_id, **fields)
+        occurrence["originalStart"] = s.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        occurrence["createdDateTime"] = master["createdDateTime"]
+        occurrence["lastModifiedDateTime"] = master["lastModifiedDateTime"]
+        occurrences.append(occurrence)
+    return master, occurrences
+
+
 class FakeGraph:
     """GraphPort fake: rooms, mailboxes, events with a change log, delta tokens, subscriptions.
 
@@ -188,11 +211,15 @@ class FakeGraph:
     (→ MailboxNotFound), ``throttle`` (next calls → Throttled), ``fail`` (→ Unavailable),
     ``expire_delta`` (stored delta links → DeltaTokenExpired), ``remove_subscription``. Errors are
     built by the real mapping (shared.adapters.graph_errors) so messages match production.
-    Calendar views do not expand series: add occurrences as events of type "occurrence".
-    Inspect ``calls``, ``declined``, ``subscriptions``.
+    Calendar views do not expand series: add occurrences as events of type "occurrence" and their
+    master as an event of type "seriesMaster" (``make_series``). Like real Graph, delta never returns
+    a master and sends occurrences as stubs (``stub_occurrences``; docs-contrib issues 5602, 34, 7968).
+    Inspect ``calls``, ``selects`` (the $select of each get_event), ``declined``, ``subscriptions``.
     """
 
     BASE = "https://graph.fake/v1.0"
+    STUB_FIELDS = ("@odata.type", "@odata.etag", "id", "type", "seriesMasterId", "start", "end")
+    stub_occurrences = True
 
     def __init__(self, *, page_size: int = 10) -> None:
         self.page_size = page_size
@@ -208,6 +235,8 @@ class FakeGraph:
         self.declined: list[tuple[str, str, str, str]] = []
         self.reauthorized: list[str] = []
         self.calls: list[tuple[str, str, str | None]] = []
+        self.selects: list[tuple[str, ...] | None] = []
+        self.throttled_reads: list[float] = []
         self._seq = itertools.count(1)
 
     # -- driving the world
@@ -244,6 +273,10 @@ class FakeGraph:
     def throttle(self, tenant: str, mailbox: str, *, times: int = 1, retry_after: float = 30.0) -> None:
         self.throttled.setdefault((tenant, mailbox.lower()), []).extend([retry_after] * times)
 
+    def throttle_event_reads(self, *, times: int = 1, retry_after: float = 30.0) -> None:
+        """The next ``times`` get_event calls (of any mailbox) answer 429, delta and the rest do not."""
+        self.throttled_reads.extend([retry_after] * times)
+
     def fail(self, tenant: str, mailbox: str, *, times: int = 1) -> None:
         self.failing[(tenant, mailbox.lower())] = times
 
@@ -276,13 +309,14 @@ class FakeGraph:
                 raise map_graph_error(410, _odata("resyncRequired", "Resync required."), mailbox=mailbox)
             since, start, end = state["seq"], state["start"], state["end"]
             changed = dict.fromkeys(i for seq, i in self.changes.get((tenant, mailbox.lower()), []) if seq > since)
-            items = [copy.deepcopy(box[i]) if i in box and self._overlaps(box[i], start, end)
+            items = [self._delta_item(box[i]) if i in box and self._overlaps(box[i], start, end)
                      else {"@odata.type": "#microsoft.graph.event", "id": i, "@removed": {"reason": "deleted"}}
-                     for i in changed]
+                     for i in changed if box.get(i, {}).get("type") != "seriesMaster"]
         else:
             if start is None or end is None:
                 raise InvalidInput("calendar_view_delta needs start and end, or a delta_link")
-            items = [copy.deepcopy(e) for e in box.values() if self._overlaps(e, start, end)]
+            items = [self._delta_item(e) for e in box.values()
+                     if self._overlaps(e, start, end) and e.get("type") != "seriesMaster"]
         token = uuid.uuid4().hex
         self.delta_tokens[token] = {"tenant": tenant, "mailbox": mailbox.lower(), "start": start, "end": end,
                                     "seq": self._current_seq(), "expired": False}
@@ -294,13 +328,18 @@ class FakeGraph:
             yield DeltaPage(items=chunk, next_link=None if last else f"{url}?$skiptoken={token}-{number}",
                             delta_link=f"{url}?$deltatoken={token}" if last else None)
 
-    def get_event(self, tenant, mailbox, event_id):
+    def get_event(self, tenant, mailbox, event_id, *, select=None):
         self._enter("get_event", tenant, mailbox)
+        self.selects.append(tuple(select) if select else None)
+        if self.throttled_reads:
+            raise map_graph_error(429, _odata("TooManyRequests", "Please retry again later."),
+                                  {"Retry-After": str(self.throttled_reads.pop(0))}, mailbox=mailbox)
         event = self._box(tenant, mailbox).get(event_id)
         if event is None:
             raise map_graph_error(404, _odata("ErrorItemNotFound", "The specified object was not found in the store."),
                                   mailbox=mailbox)
-        return copy.deepcopy(event)
+        event = copy.deepcopy(event)
+        return {k: v for k, v in event.items() if k in {*select, "id", "@odata.etag"}} if select else event
 
     def list_calendar_view(self, tenant, mailbox, start, end):
         self._enter("list_calendar_view", tenant, mailbox)
@@ -359,6 +398,11 @@ class FakeGraph:
         self.reauthorized.append(subscription_id)
 
     # -- internals
+
+    def _delta_item(self, event):
+        if self.stub_occurrences and event.get("type") == "occurrence":
+            return {k: copy.deepcopy(event[k]) for k in self.STUB_FIELDS if k in event}
+        return copy.deepcopy(event)
 
     def _subscription(self, tenant, subscription_id):
         self.calls.append(("subscription", tenant, None))

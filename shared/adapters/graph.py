@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -131,11 +131,12 @@ class GraphClient:
                               detail={"room": mailbox})
         return page
 
-    def get_event(self, tenant: str, mailbox: str, event_id: str) -> dict:
-        """The current state of one event (raw Graph dict: normalise before keeping it).
-        https://learn.microsoft.com/graph/api/event-get"""
+    def get_event(self, tenant: str, mailbox: str, event_id: str, *, select: Iterable[str] | None = None) -> dict:
+        """The current state of one event (raw Graph dict: normalise before keeping it); ``select``
+        asks for those fields only. https://learn.microsoft.com/graph/api/event-get"""
+        params = {"$select": ",".join(select)} if select else None
         return self._call(tenant, "GET", f"/users/{_seg(mailbox, 'mailbox')}/events/{_seg(event_id, 'event id')}",
-                          mailbox=mailbox)
+                          mailbox=mailbox, params=params)
 
     def list_calendar_view(self, tenant: str, mailbox: str, start: datetime, end: datetime) -> Iterator[dict]:
         """Occurrences, exceptions and single events overlapping [start, end) (raw Graph dicts).

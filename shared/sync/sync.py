@@ -8,6 +8,9 @@
 * Otherwise an **incremental** round from the stored delta link.
 * Each page is written before the next is read, after a checkpoint that proves the lease is
   still ours; the delta link is stored only after all rows are (etag-conditional merge).
+* Occurrence stubs are completed from their series master before their page is written
+  (series_masters: one read per master per round); a master that cannot be read fails the
+  round before its page is written, so the delta link never passes that occurrence.
 * A long baseline stops after ``max_pages_per_round`` pages, keeps its nextLink and hands over
   through a followup hint, so a huge room never pins a worker while others wait.
 * Rooms no longer registered, and tenants no longer consented or active, are not synced.
@@ -34,6 +37,7 @@ from shared.ports import Clock, Entity, GraphPort, MessageQueue, TableStore
 from shared.sync import sync_status
 from shared.sync.catchup import SYNCING_TENANT_STATUSES
 from shared.sync.event_rows import EVENTS, EventRows, PageTotals
+from shared.sync.series_masters import SeriesMasters
 from shared.sync.sync_lease import Lease, RoomSyncLeases
 
 log = logging.getLogger("roomcal.sync")
@@ -52,12 +56,14 @@ class DeltaSync:
     """A RoundRunner: ``sync(lease, change)`` runs one delta round of the leased room."""
 
     def __init__(self, graph: GraphPort, tables: TableStore, queues: MessageQueue, leases: RoomSyncLeases,
-                 clock: Clock, *, hash_key: str, window_roll_days: int = 7, max_pages_per_round: int = 50) -> None:
+                 clock: Clock, *, hash_key: str, window_roll_days: int = 7, max_pages_per_round: int = 50,
+                 mailbox_concurrency: int = 4) -> None:
         self._graph, self._tables, self._queues = graph, tables, queues
         self._leases, self._clock = leases, clock
         self._rows = EventRows(tables, clock, hash_key=hash_key)
         self._roll = timedelta(days=window_roll_days)
         self._max_pages = max_pages_per_round
+        self._concurrency = mailbox_concurrency
 
     def __call__(self, lease: Lease, change: RoomChange) -> None:
         row, tenant = lease.row, self._tenant(lease.tenant)
@@ -84,11 +90,13 @@ class DeltaSync:
     # -- rounds --------------------------------------------------------------------------
     def _incremental(self, lease: Lease, delta_link: str) -> None:
         generation, totals = lease.row.get("sync_generation") or "g0", PageTotals()
+        masters = self._masters(lease)
         for page in self._graph.calendar_view_delta(lease.tenant, lease.room, delta_link=delta_link):
             if totals.pages >= self._max_pages * INCREMENTAL_PAGE_FACTOR:
                 raise _IncrementalTooLong
+            items = masters.complete(page.items)
             self._leases.checkpoint(lease, **totals.as_fields())  # still ours, for another lease period
-            self._rows.write_page(lease.tenant, lease.room, page.items, generation, totals)
+            self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
             if page.delta_link:
                 self._done(lease, totals, delta_link=page.delta_link)
 
@@ -105,11 +113,12 @@ class DeltaSync:
             self._leases.checkpoint(lease, baseline_generation=generation, baseline_window_start=stamp(start),
                                     baseline_window_end=stamp(end), baseline_reason=reason, baseline_next_link="")
             pages = self._graph.calendar_view_delta(lease.tenant, lease.room, start=start, end=end)
-        totals = PageTotals()
+        totals, masters = PageTotals(), self._masters(lease)
         for page in pages:
-            # The link that fetched this page: a crash while writing it resumes by fetching it again.
+            # The link that fetched this page: a crash (or a master that cannot be read) while
+            # writing it resumes by fetching it again.
             self._leases.checkpoint(lease, baseline_next_link=link, status="syncing", **totals.as_fields())
-            self._rows.write_page(lease.tenant, lease.room, page.items, generation, totals)
+            self._rows.write_page(lease.tenant, lease.room, masters.complete(page.items), generation, totals)
             self._ensure_subscription(lease)  # after the baseline started, so no change falls between
             if page.delta_link:
                 kept = self._rows.sweep(lease.tenant, lease.room, generation, start, end)
@@ -122,6 +131,9 @@ class DeltaSync:
                 return
 
     # -- steps -----------------------------------------------------------------------------
+    def _masters(self, lease: Lease) -> SeriesMasters:
+        return SeriesMasters(self._graph, lease.tenant, lease.room, concurrency=self._concurrency)
+
     def _done(self, lease: Lease, totals: PageTotals, *, delta_link: str, baseline: tuple | None = None) -> None:
         now = stamp(self._clock.now())
         fields: dict = {"delta_link": delta_link, **totals.as_fields(), "last_sync_at": now, "status": "synced",

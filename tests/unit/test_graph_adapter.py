@@ -77,6 +77,12 @@ class TestDeltaPaging:
         assert first.headers["Prefer"] == "odata.maxpagesize=50"
         assert first.headers["Authorization"] == f"Bearer token-for-{TENANT}"
 
+    def test_get_event_asks_only_for_the_selected_fields(self):
+        """A series master is read with $select (https://learn.microsoft.com/graph/api/event-get)."""
+        server = graph().on("GET", f"/users/{ROOM}/events/m1", ok({"id": "m1", "showAs": "busy"}))
+        assert client(server)[0].get_event(TENANT, ROOM, "m1", select=("showAs", "organizer"))["showAs"] == "busy"
+        assert query(server.requests[0]) == {"$select": ["showAs,organizer"]}
+
     def test_starts_from_a_stored_delta_link(self):
         server = graph().on("GET", DELTA, ok({"value": [], "@odata.deltaLink": f"{BASE}{DELTA}?$deltatoken=d2"}))
         graph_client, _ = client(server)
