@@ -8,6 +8,8 @@
 * Otherwise an **incremental** round from the stored delta link.
 * Each page is written before the next is read, after a checkpoint that proves the lease is
   still ours; the delta link is stored only after all rows are (etag-conditional merge).
+* ``@removed`` never deletes a row lying wholly outside the round's window (window_guard):
+  Graph also sends it for events changed outside the window, and those rows are kept history.
 * Occurrence stubs are completed from their series master before their page is written
   (series_masters: one read per master per round); a master that cannot be read fails the
   round before its page is written, so the delta link never passes that occurrence.
@@ -39,6 +41,7 @@ from shared.sync.catchup import SYNCING_TENANT_STATUSES
 from shared.sync.event_rows import EVENTS, EventRows, PageTotals
 from shared.sync.series_masters import SeriesMasters
 from shared.sync.sync_lease import Lease, RoomSyncLeases
+from shared.sync.window_guard import WindowGuard
 
 log = logging.getLogger("roomcal.sync")
 
@@ -61,6 +64,7 @@ class DeltaSync:
         self._graph, self._tables, self._queues = graph, tables, queues
         self._leases, self._clock = leases, clock
         self._rows = EventRows(tables, clock, hash_key=hash_key)
+        self._guard = WindowGuard(tables, hash_key=hash_key)
         self._roll = timedelta(days=window_roll_days)
         self._max_pages = max_pages_per_round
         self._concurrency = mailbox_concurrency
@@ -91,10 +95,11 @@ class DeltaSync:
     def _incremental(self, lease: Lease, delta_link: str) -> None:
         generation, totals = lease.row.get("sync_generation") or "g0", PageTotals()
         masters = self._masters(lease)
+        start, end = parse_stamp(lease.row.get("window_start")), parse_stamp(lease.row.get("window_end"))
         for page in self._graph.calendar_view_delta(lease.tenant, lease.room, delta_link=delta_link):
             if totals.pages >= self._max_pages * INCREMENTAL_PAGE_FACTOR:
                 raise _IncrementalTooLong
-            items = masters.complete(page.items)
+            items = self._guard.items(lease.tenant, lease.room, masters.complete(page.items), start, end)
             self._leases.checkpoint(lease, **totals.as_fields())  # still ours, for another lease period
             self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
             if page.delta_link:
@@ -118,7 +123,8 @@ class DeltaSync:
             # The link that fetched this page: a crash (or a master that cannot be read) while
             # writing it resumes by fetching it again.
             self._leases.checkpoint(lease, baseline_next_link=link, status="syncing", **totals.as_fields())
-            self._rows.write_page(lease.tenant, lease.room, masters.complete(page.items), generation, totals)
+            items = self._guard.items(lease.tenant, lease.room, masters.complete(page.items), start, end)
+            self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
             self._ensure_subscription(lease)  # after the baseline started, so no change falls between
             if page.delta_link:
                 kept = self._rows.sweep(lease.tenant, lease.room, generation, start, end)
