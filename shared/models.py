@@ -81,6 +81,10 @@ def _default_hours() -> dict[Weekday, OfficeHours]:
     return {day: OfficeHours(start=time(8), end=time(18)) for day in WEEKDAYS[:5]}
 
 
+# calendarView (and its delta) refuse longer windows: "Maximum number of days: 1825" (docs-contrib issue 6321)
+MAX_SYNC_WINDOW_DAYS = 1825
+
+
 class TenantSettings(BaseModel):
     """A tenant's analytics and no-show settings (stored on the Tenants row)."""
 
@@ -101,6 +105,13 @@ class TenantSettings(BaseModel):
         if not self.office_hours:
             raise ValueError("office_hours needs at least one weekday, "
                              "e.g. {'mon': {'start': '08:00', 'end': '18:00'}}")
+        window = self.backfill_days + self.lookahead_days
+        if window > MAX_SYNC_WINDOW_DAYS:
+            raise ValueError(f"backfill_days + lookahead_days is {window} days, but Microsoft Graph refuses calendar "
+                             f"windows over {MAX_SYNC_WINDOW_DAYS} days (400 ErrorInvalidRequest); lower one of them "
+                             f"so that together they are at most {MAX_SYNC_WINDOW_DAYS}, e.g. backfill_days "
+                             f"{max(0, MAX_SYNC_WINDOW_DAYS - self.lookahead_days)} with lookahead_days "
+                             f"{self.lookahead_days}")
         if self.retention_days < self.backfill_days:
             raise ValueError(f"retention_days ({self.retention_days}) must be at least backfill_days "
                              f"({self.backfill_days}), or the purge would delete what the backfill just read")

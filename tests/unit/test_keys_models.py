@@ -93,6 +93,8 @@ class TestTenantSettings:
         ({"office_hours": {"mon": {"start": "18:00", "end": "08:00"}}}, "start before they end"),
         ({"office_hours": {"monday": {"start": "08:00", "end": "18:00"}}}, "mon"),
         ({"retention_days": 30}, "at least backfill_days"),
+        ({"backfill_days": 1500, "lookahead_days": 365, "retention_days": 1500},
+         r"is 1865 days.*over 1825 days \(400 ErrorInvalidRequest\).*backfill_days 1460 with lookahead_days 365"),
         ({"grace_minutes": 0}, "greater than or equal to 1"),
         ({"colour": "blue"}, "Extra inputs are not permitted"),
     ])
@@ -109,6 +111,12 @@ class TestTenantSettings:
             TenantSettingsUpdate(retention_days=10).apply(current)
         with pytest.raises(ValidationError):
             TenantSettingsUpdate(subject="x")
+
+    def test_the_sync_window_stays_within_graphs_1825_days(self):
+        """calendarView refuses windows over 1,825 days (docs-contrib issue 6321)."""
+        assert TenantSettings(backfill_days=1460, lookahead_days=365, retention_days=1460)
+        with pytest.raises(ValidationError, match="at most 1825"):
+            TenantSettingsUpdate(backfill_days=1461).apply(TenantSettings(lookahead_days=365, retention_days=1500))
 
 
 class TestEntities:
