@@ -100,6 +100,7 @@ def _build_round(ctx, mbx, window: SyncState, tz: str | None, initial: bool = Fa
                 if rec.tenant_id == window.tenant_id and rec.mailbox == window.mailbox and rec.event_id not in seen:
                     removed.append(rec.event_id)
                     seen.add(rec.event_id)
+        ctx.sim.stats["delta_occurrence_stubs"] += sum(1 for i in items if set(i) == set(STUB_FIELDS))
         items += [
             {"@odata.type": "#microsoft.graph.event", "id": i, "@removed": {"reason": "deleted"}} for i in removed
         ]

@@ -96,6 +96,7 @@ def find(ctx, mbx, ident: str):
 
 def get_event(ctx, user: str, event: str):
     mbx = ctx.mailbox(user)
+    ctx.sim.stats["event_reads"] += 1
     tz, tz_applied = timezone_pref(ctx.prefer())
     with ctx.world.lock:
         copy, key = find(ctx, mbx, event)

@@ -4,12 +4,15 @@ host's /api/notifications and /api/lifecycle.
 
 A generated office (55 rooms; the generator misconfigures 5, so 50 are synced) is onboarded through
 the HTTP API exactly as the demo does it and synchronised. Then bookings change continuously
-(single meetings and recurring series created, moved, extended, cancelled and deleted; single
-occurrences moved, cancelled and deleted) while the emulator drops, duplicates, delays and reorders
+(single meetings and recurring series created, moved, extended, cancelled and deleted; series
+masters edited (online flag, sensitivity: fields only the master carries); single occurrences moved,
+cancelled and deleted) while the emulator drops, duplicates, delays and reorders
 notifications, answers 503 bursts with Retry-After, throttles with 429 (lowered concurrency and
 request budget), removes subscriptions (with subscriptionRemoved), sends reauthorizationRequired and
 missed, forges items (wrong clientState, unknown subscription) and forgets delta tokens; the dev
 host is stopped with SIGTERM once mid-run and a new one started on the same port and storage.
+calendarView delta sends occurrences as stubs, as real Graph does (docs-contrib issues 5602, 34), so
+every occurrence row is completed from its series master (shared/sync/series_masters.py).
 
 Then the faults stop, the emulator is flushed and the queues drain. One room's notifications are
 then lost silently while a meeting is booked in it (the test checks that the room is now behind: only
@@ -82,7 +85,8 @@ class Bookings:
         if self.singles:
             choices += ["move", "extend", "cancel", "delete"]
         if self.series:
-            choices += ["move_occurrence", "cancel_occurrence", "delete_occurrence", "move_series", "cancel_series"]
+            choices += ["move_occurrence", "cancel_occurrence", "delete_occurrence", "move_series", "edit_series",
+                        "cancel_series"]
         untried = sorted(set(choices) - set(self.done))  # every kind of change at least once
         getattr(self, self.rng.choice(untried or choices))()
 
@@ -168,6 +172,14 @@ class Bookings:
         start = datetime.fromisoformat(current["start"]) + timedelta(hours=1)
         self.ctl.update_meeting(self.tid, mid, start=_iso(start), end=_iso(start + timedelta(minutes=30)))
         self._count("move_series")
+
+    def edit_series(self) -> None:
+        """A change only the master carries: every occurrence stub must pick it up from the master."""
+        mid = self.rng.choice(list(self.series))
+        current = self.ctl.meeting(self.tid, mid)
+        self.ctl.update_meeting(self.tid, mid, online=not current["online"],
+                                sensitivity=self.rng.choice(("normal", "private", "confidential")))
+        self._count("edit_series")
 
     def cancel_series(self) -> None:
         mid = self.rng.choice(list(self.series))
@@ -353,7 +365,9 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
     settled = time.monotonic()
 
     delivery = ctl.notification_stats()["counters"]
+    stats = ctl.stats()["stats"]
     report = {"rooms": len(rooms), "bookings": bookings.done, "removed_subscriptions": removed,
+              "occurrence_stubs": stats.get("delta_occurrence_stubs", 0), "event_reads": stats.get("event_reads", 0),
               "fault_counters": counters, "notifications": delivery,
               "seconds": {"onboard_and_sync": round(synced_at - began, 1), "chaos": round(chaos_done - synced_at, 1),
                           "settle": round(settled - chaos_done, 1)}}
@@ -369,9 +383,12 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
     assert delivery.get("delivered", 0) > 0 and delivery.get("lifecycle_subscriptionRemoved", 0) == 2, delivery
     assert delivery.get("subscriptions_renewed", 0) >= 1, delivery  # reauthorizationRequired → renewed
     kinds = {"create", "create_series", "move", "extend", "cancel", "delete", "move_occurrence", "cancel_occurrence",
-             "delete_occurrence", "move_series", "cancel_series"}
+             "delete_occurrence", "move_series", "edit_series", "cancel_series"}
     assert set(bookings.done) == kinds, bookings.done
     assert counters.get("notify_remove_subscription", 0) == 2 and len(removed) == 2, counters
+
+    # Occurrences came as stubs and RoomCal read their masters.
+    assert stats.get("delta_occurrence_stubs", 0) > 0 and stats.get("event_reads", 0) > 0, stats
 
     # Nothing left over, nothing poisoned.
     poisoned = [n for n in storage.queue_names() if n.endswith("-poison") and storage.depth(n)]
