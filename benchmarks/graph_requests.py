@@ -5,9 +5,12 @@ loopback webhook that hands them to RoomCal's own NotificationService; RoomCal's
 in this process on Azurite (queue messages are drained synchronously, so every Graph request is
 attributed to the phase that caused it). Measured, each in its own phase:
 
-* **change-driven**: meetings booked and cancelled through the emulator's control API; Graph
-  notifies; the hint's delta round reads the change. Requests per change; also the time from the
-  change to its row (Graph's notification batching included).
+* **change-driven**: meetings booked and cancelled, weekly series booked, their masters edited and
+  single occurrences moved, through the emulator's control API; Graph notifies; the hint's delta
+  round reads the change, and, as calendarView delta sends occurrences as stubs (docs-contrib
+  issues 5602, 34), one GET per series master whose occurrences the round carries. Requests per
+  change (master GETs counted separately too); also the time from the change to its row (Graph's
+  notification batching included).
 * **catch-up**: the catch-up timer's round over every synced room with nothing changed.
 * **renewal**: renewing every room's subscription once.
 * **polling baseline**: reading every room's calendarView over the same window RoomCal mirrors
@@ -73,7 +76,7 @@ def main(rooms: int = 20, changes: int = 40) -> dict:
         hook.services = services
         ctl = ControlClient(sim["base_url"], sim["ca_path"])
         mailboxes = _register(services, graph, tid)
-        _drain(services, queues)  # initial sync and subscriptions: not steady state, not counted
+        _drain(services, queues)  # initial sync and subscriptions: not steady state, counted apart
         synced = [m for m in mailboxes if services.tables.get("RoomSync", tid, m).get("delta_link")]
         window = _window(services, tid, synced[0])
         events = sum(int(services.tables.get("RoomSync", tid, m).get("event_count") or 0) for m in synced)
@@ -111,6 +114,8 @@ def main(rooms: int = 20, changes: int = 40) -> dict:
         "per_poll_window": counts["poll_window"] / n, "per_poll_week": counts["poll_week"] / n,
         "fresh_p50_s": statistics.median(freshness), "fresh_p95_s": percentile(freshness, 0.95),
         "fresh_max_s": max(freshness), "raw": dict(counts),
+        "master_per_change": counts["change:master"] / changes,
+        "initial_delta_per_room": counts["setup:delta"] / n, "initial_master_per_room": counts["setup:master"] / n,
     }
     _write(result)
     return result
@@ -165,6 +170,11 @@ def _counted_graph(settings, counts: Counter, phase: list[str]) -> GraphClient:
     def count(response, *args, **kwargs):
         if "/v1.0/" in response.url:
             counts[phase[0]] += 1
+            path = urlsplit(response.url).path
+            if "/calendarView/delta" in path:
+                counts[f"{phase[0]}:delta"] += 1
+            elif response.request.method == "GET" and "/events/" in path:  # a series master read
+                counts[f"{phase[0]}:master"] += 1
 
     session.hooks["response"].append(count)
     return GraphClient.from_settings(settings, session, TokenProvider.from_settings(settings, session))
@@ -203,17 +213,35 @@ def _window(services, tid: str, mailbox: str) -> tuple[datetime, datetime]:
 
 
 def _changes(ctl, services, queues, hook, tid, organizer, rooms, changes: int) -> list[float]:
-    """Book (and every fourth time cancel) meetings; each notification's hint is run at once."""
-    latencies, booked = [], []
+    """Of every 8 changes: 3 single bookings, 1 weekly series booked, 1 series master edited (online
+    flag), 1 occurrence moved, 2 cancellations; each notification's hint is run at once."""
+    latencies, booked, series = [], [], []
     for i in range(changes):
         room = rooms[i % len(rooms)]
         posts = hook.posts
         changed = time.monotonic()
-        if i % 4 == 3 and booked:
+        hour = datetime.now(UTC).replace(microsecond=0, second=0, minute=0)
+        start = hour + timedelta(days=2 + i % 30, hours=i % 9)
+        kind = i % 8
+        if kind in (3, 7) and booked:
             ctl.cancel_meeting(tid, booked.pop())
+        elif kind == 5 and series:
+            meeting = ctl.meeting(tid, series[-1])
+            ctl.update_meeting(tid, series[-1], online=not meeting["online"])
+        elif kind == 6 and series:
+            first = datetime.fromisoformat(ctl.meeting(tid, series[-1])["start"])
+            moved = first + timedelta(days=7, hours=1)
+            ctl.update_meeting(tid, series[-1], occurrence=(first + timedelta(days=7)).date().isoformat(),
+                               start=moved.isoformat(), end=(moved + timedelta(minutes=25)).isoformat())
+        elif kind == 1:
+            weekly = {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [start.strftime("%A").lower()]},
+                      "range": {"type": "numbered", "startDate": start.date().isoformat(),
+                                "numberOfOccurrences": 4, "recurrenceTimeZone": "UTC"}}
+            series.append(ctl.create_meeting(tid, organizer, [room], start.isoformat(),
+                                             (start + timedelta(minutes=25)).isoformat(), time_zone="UTC",
+                                             recurrence=weekly)["id"])
+            booked.append(series[-1])
         else:
-            hour = datetime.now(UTC).replace(microsecond=0, second=0, minute=0)
-            start = hour + timedelta(days=2 + i % 30, hours=i % 9)
             booked.append(ctl.create_meeting(tid, organizer, [room], start.isoformat(),
                                              (start + timedelta(minutes=25)).isoformat())["id"])
         deadline = time.monotonic() + 15
@@ -228,6 +256,7 @@ def _changes(ctl, services, queues, hook, tid, organizer, rooms, changes: int) -
 def _write(r: dict) -> None:
     rate = r["changes_per_room_day"]
     change_day = rate * r["per_change"]
+    master_day = rate * r["master_per_change"]
     catchup_day = CATCHUPS_PER_DAY * r["per_catchup"]
     renewal_day = RENEWALS_PER_DAY * r["per_renewal"]
     roomcal_day = change_day + catchup_day + renewal_day
@@ -237,8 +266,10 @@ def _write(r: dict) -> None:
     lines = [
         "# Graph requests per room per day, steady state (emulator + Azurite)", "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in one run: {r['rooms']} synced rooms of a generated office "
-        f"({r['events']} events in a {r['window_days']}-day window), {r['changes']} changes (3 of 4 bookings, "
-        f"1 of 4 cancellations) notified by the emulator in {r['notified_posts']} POSTs; {os.cpu_count()} CPUs.",
+        f"({r['events']} events in a {r['window_days']}-day window), {r['changes']} changes (of every 8: 3 single "
+        f"bookings, 1 weekly series booked, 1 series master edited, 1 occurrence moved, 2 cancellations) notified "
+        f"by the emulator in {r['notified_posts']} POSTs; {os.cpu_count()} CPUs. Occurrences arrive as stubs "
+        "(docs-contrib issues 5602, 34): RoomCal reads each series master once per round that carries them.",
         "Per-room-per-day = measured requests per operation x operations per day: "
         f"changes {rate:.2f}/room/day (generated events ÷ window days, each occurrence counted as a change), "
         f"catch-up {CATCHUPS_PER_DAY}/day (every 15 min), renewal {RENEWALS_PER_DAY}/day (7-day lifetime, renewed "
@@ -246,6 +277,8 @@ def _write(r: dict) -> None:
         "| figure | requests per operation | operations per room per day | requests per room per day | reference |",
         "|---|---|---|---|---|",
         f"| RoomCal change-driven | {r['per_change']:.2f} per change | {rate:.2f} | {change_day:.1f} | - |",
+        f"| of which series-master GETs | {r['master_per_change']:.2f} per change | {rate:.2f} | {master_day:.2f} "
+        "| included above |",
         f"| RoomCal catch-up | {r['per_catchup']:.2f} per round | {CATCHUPS_PER_DAY} | {catchup_day:.1f} | - |",
         f"| RoomCal renewal | {r['per_renewal']:.2f} per renewal | {RENEWALS_PER_DAY} | {renewal_day:.2f} | - |",
         f"| **RoomCal total** | | | **{roomcal_day:.1f}** | ≥ 10x fewer than polling |",
@@ -255,5 +288,7 @@ def _write(r: dict) -> None:
         f"| {week_day:.1f} | {r['ratio_week']}x RoomCal |",
         f"| change → row (this run, Graph's delivery included) | p50 {r['fresh_p50_s']:.2f} s, "
         f"p95 {r['fresh_p95_s']:.2f} s, max {r['fresh_max_s']:.2f} s | | | poller: ~150 s on average, 300 s worst |",
+        f"| initial sync (once per room, not per day) | {r['initial_delta_per_room']:.1f} delta pages + "
+        f"{r['initial_master_per_room']:.1f} series-master GETs per room | | | - |",
     ]
     publish("graph_requests", lines)
