@@ -196,7 +196,7 @@ def make_series(*, start: datetime, count: int, minutes: int = 30, room: str | N
         s, e = start + timedelta(days=k), end + timedelta(days=k)
         occurrence = make_graph_event(start=s, end=e, event_id=f"{master_id[:-1]}_occ{k}=", room=room,
                                       type="occurrence", seriesMasterId=master_id, **fields)
-        occurrence["originalStart"] = s.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        occurrence["originalStart"] = s.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         occurrence["createdDateTime"] = master["createdDateTime"]
         occurrence["lastModifiedDateTime"] = master["lastModifiedDateTime"]
         occurrences.append(occurrence)

@@ -23,7 +23,7 @@ from shared.sync.privacy import normalise_event
 from shared.sync.room_changes import RoomChangeHandler
 from shared.sync.sync import DeltaSync
 from shared.sync.sync_lease import RoomSyncLeases
-from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables
+from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables, make_series
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
 HASH_KEY = "convergence-key"
@@ -91,6 +91,8 @@ class InterferingGraph(FakeGraph):
 def _truth_rows(graph, room):
     rows = {}
     for event in graph.mailboxes[(TENANT, room)].values():
+        if event["type"] == "seriesMaster":  # never a row: its occurrences are (completed from it)
+            continue
         entity = normalise_event(event, tenant_id=TENANT, room_email=room, hash_key=HASH_KEY).to_entity()
         rows[entity["RowKey"]] = {k: v for k, v in entity.items() if k not in _BOOKKEEPING}
     return rows
@@ -133,6 +135,7 @@ def _faulty_run(seed: int, *, drop: float):
     sync = DeltaSync(graph, tables, queue, leases, clock, hash_key=HASH_KEY, max_pages_per_round=2)
     host = SimulatedHost(queue, clock, RoomChangeHandler(leases, sync, tables, clock), rng)
     ids: dict[str, list[str]] = {}
+    series: dict[str, list[tuple[str, list[str]]]] = {room: [] for room in ROOMS}  # (master, occurrences)
     for room in ROOMS:
         graph.add_room(TENANT, room)
         tables.upsert("Rooms", {"PartitionKey": TENANT, "RowKey": room})
@@ -166,7 +169,21 @@ def _faulty_run(seed: int, *, drop: float):
             graph.delete_event(TENANT, room, victim)
         elif action < 0.75 and ids[room]:
             graph.update_event(TENANT, room, rng.choice(ids[room]), showAs=rng.choice(["busy", "tentative", "free"]))
-        elif action < 0.8:
+        elif action < 0.78:  # a series: Graph sends its occurrences as stubs, RoomCal reads the master
+            start = clock.now() + timedelta(hours=rng.randint(-24, 300))
+            master, occurrences = make_series(start=start, count=rng.randint(2, 4), room=room,
+                                              showAs=rng.choice(["busy", "tentative"]))
+            for event in (master, *occurrences):
+                graph.add_event(TENANT, room, event)
+            series[room].append((master["id"], [o["id"] for o in occurrences]))
+        elif action < 0.8 and series[room]:  # the master edited: every occurrence changes with it
+            master_id, occurrence_ids = rng.choice(series[room])
+            fields = {"sensitivity": rng.choice(["normal", "private"]), "isOnlineMeeting": rng.random() < 0.5}
+            for event_id in (master_id, *occurrence_ids):
+                graph.update_event(TENANT, room, event_id, **fields)
+            if rng.random() < 0.3:
+                graph.throttle_event_reads(retry_after=rng.choice([1, 10]))
+        elif action < 0.82:
             graph.throttle(TENANT, room, retry_after=rng.choice([1, 10, 30]))
         elif action < 0.85:
             graph.fail(TENANT, room, times=rng.randint(1, 2))
@@ -181,5 +198,6 @@ def _faulty_run(seed: int, *, drop: float):
 
     graph.throttled.clear()
     graph.failing.clear()
+    graph.throttled_reads.clear()
     host.drain()
     return graph, tables, host
