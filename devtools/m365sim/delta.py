@@ -6,7 +6,7 @@
   issue 7968). Observed on real Graph (docs-contrib issues 5602 and 34): an item of type ``occurrence`` is a
   stub of ``@odata.type``, ``@odata.etag``, ``id``, ``type``, ``seriesMasterId``, ``start`` and ``end`` only;
   clients read the rest from the master (``GET /users/{id}/events/{seriesMasterId}``). Exceptions and single
-  instances come in full. ``settings.delta_occurrence_stubs = False`` brings back the full shape.
+  instances come in full.
 * Windows longer than ``settings.calendar_view_max_days`` (1,825) are refused like calendarView's
   (events.parse_window; docs-contrib issue 6321).
 * A later round returns what changed since the token: new or changed instances in full; instances that left
@@ -35,10 +35,10 @@ UNSUPPORTED = ("$select", "$expand", "$filter", "$orderby", "$search")
 STUB_FIELDS = ("@odata.type", "@odata.etag", "id", "seriesMasterId", "type", "start", "end")
 
 
-def render_delta_item(inst, tz: str | None, stubs: bool) -> dict:
+def render_delta_item(inst, tz: str | None) -> dict:
     """An instance as calendarView delta reports it: occurrences as stubs (docs-contrib issues 5602, 34)."""
     full = {"@odata.type": "#microsoft.graph.event", **render_instance(inst, tz)}
-    if stubs and inst.type == "occurrence":
+    if inst.type == "occurrence":
         return {k: full[k] for k in STUB_FIELDS}
     return full
 
@@ -92,7 +92,7 @@ def _build_round(ctx, mbx, window: SyncState, tz: str | None, initial: bool = Fa
         items: list[dict] = []
         for ident, inst in sorted(current.items(), key=lambda kv: (kv[1].start, kv[0])):
             if window.snapshot.get(ident) != inst.stamp:
-                items.append(render_delta_item(inst, tz, ctx.world.settings.delta_occurrence_stubs))
+                items.append(render_delta_item(inst, tz))
         removed = [i for i in window.snapshot if i not in current]
         if not initial:
             seen = set(current) | set(window.snapshot)

@@ -52,8 +52,6 @@ class Settings(NotifySettings):
     delta_expired_status: int = 400  # the docs only say "40X-series" for syncStateNotFound
     delta_state_capacity: int = 10_000  # sync states live in a capacity-limited cache; oldest evicted
     token_latency_ms: int = 0
-    # calendarView delta sends occurrences as stubs (docs-contrib issues 5602, 34); False: the full shape
-    delta_occurrence_stubs: bool = True
     calendar_view_max_days: int = 1825  # docs-contrib issue 6321: "Maximum number of days: 1825"
 
     def update(self, values: dict) -> None:

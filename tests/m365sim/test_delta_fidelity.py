@@ -101,12 +101,6 @@ def test_an_occurrence_the_room_declined_is_an_exception_in_full(office, ctl, se
         (occ["id"], "exception", "declined")]
 
 
-def test_the_full_shape_is_a_switch(office, ctl, series):
-    ctl.settings(delta_occurrence_stubs=False)
-    items, _ = _round(office, f"/users/{office.rooms[0]}/calendarView/delta?{WINDOW}")
-    assert all("organizer" in i for i in items) and any(i["type"] == "occurrence" for i in items)
-
-
 def test_master_reads_are_throttled_and_scoped_like_every_read(office, ctl, series):
     room = office.rooms[0]
     master = series["copies"][room]
