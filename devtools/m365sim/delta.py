@@ -9,9 +9,9 @@
   instances come in full.
 * Windows longer than ``settings.calendar_view_max_days`` (1,825) are refused like calendarView's
   (events.parse_window; docs-contrib issue 6321).
-* A later round returns what changed since the token: new or changed instances in full; instances that left
-  the window, were deleted or removed as ``{"id", "@removed": {"reason": "deleted"}}``; and, as the docs say,
-  ``@removed`` for events outside the window that were added, updated or deleted.
+* A later round returns what changed since the token: new or changed instances (occurrences as stubs);
+  instances that left the window, were deleted or removed as ``{"id", "@removed": {"reason": "deleted"}}``;
+  and, as the docs say, ``@removed`` for events outside the window that were added, updated or deleted.
 * ``$select``/``$expand``/``$filter``/``$orderby``/``$search`` are not supported: 400 (the docs say "not
   supported" without an error; the stricter reading is to reject rather than ignore).
 * An expired or unknown token answers per ``settings.delta_expired_mode``: ``gone`` → 410 with ``Location`` (the
