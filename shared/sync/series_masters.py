@@ -45,8 +45,6 @@ class SeriesMasters:
         self._graph, self._tenant, self._room = graph, tenant, room
         self._concurrency = max(1, concurrency)
         self._masters: dict[str, dict | None] = {}  # master id → its whitelisted fields, None when gone
-        self.reads = 0
-        self.gone = 0
 
     def complete(self, items: Iterable[dict]) -> list[dict]:
         items = list(items)
@@ -61,7 +59,6 @@ class SeriesMasters:
             with ThreadPoolExecutor(max_workers=min(self._concurrency, len(ids))) as pool:
                 found = list(pool.map(self._fetch, ids))  # re-raises the first failure, after all finished
         self._masters.update(zip(ids, found, strict=True))
-        self.reads += len(ids)
 
     def _fetch(self, master_id: str) -> dict | None:
         try:
@@ -75,7 +72,6 @@ class SeriesMasters:
     def _merged(self, stub: dict) -> dict:
         master = self._masters.get(stub["seriesMasterId"])
         if master is None:
-            self.gone += 1
             return {"id": stub.get("id"), "@removed": {"reason": "deleted"}}
         merged = {**master, **stub, "recurrence": None}
         if "originalStart" not in merged:  # an unmodified occurrence starts where the pattern put it
