@@ -175,7 +175,8 @@ def instances(copy: Copy, start: datetime, end: datetime) -> list[Instance]:
             cancelled = m.cancelled or bool(o and o.cancelled)
             stamp = max(m.stamp, o.stamp) if o else m.stamp
             modified = max(m.modified, o.modified) if o and o.modified else m.modified
-            # an occurrence the room answered on its own differs from its master: Exchange keeps it as an exception
+            # an occurrence the room answered on its own differs from its master, so it is an exception (MS-OXWSMTGS
+            # CalendarItemTypeType: "an exception to a recurring calendar item"), sent in full by delta
             kind = "exception" if o or k in copy.declined else "occurrence"
             make(k, ls, le, kind, stamp, modified, cancelled)
     return out
