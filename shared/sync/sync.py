@@ -100,7 +100,7 @@ class DeltaSync:
             if totals.pages >= self._max_pages * INCREMENTAL_PAGE_FACTOR:
                 raise _IncrementalTooLong
             items = self._guard.items(lease.tenant, lease.room, masters.complete(page.items), start, end)
-            self._leases.checkpoint(lease, **totals.as_fields())  # still ours, for another lease period
+            self._leases.checkpoint(lease, **totals.as_fields())  # still ours (after the master reads), renewed
             self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
             if page.delta_link:
                 self._done(lease, totals, delta_link=page.delta_link)
@@ -120,10 +120,10 @@ class DeltaSync:
             pages = self._graph.calendar_view_delta(lease.tenant, lease.room, start=start, end=end)
         totals, masters = PageTotals(), self._masters(lease)
         for page in pages:
-            # The link that fetched this page: a crash (or a master that cannot be read) while
-            # writing it resumes by fetching it again.
-            self._leases.checkpoint(lease, baseline_next_link=link, status="syncing", **totals.as_fields())
+            # Masters are read before the checkpoint, so it still proves the lease right before the write.
             items = self._guard.items(lease.tenant, lease.room, masters.complete(page.items), start, end)
+            # The link that fetched this page: a crash while writing it resumes by fetching it again.
+            self._leases.checkpoint(lease, baseline_next_link=link, status="syncing", **totals.as_fields())
             self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
             self._ensure_subscription(lease)  # after the baseline started, so no change falls between
             if page.delta_link:
