@@ -113,6 +113,7 @@ class Place:
     city: str = "Amsterdam"
     country: str = "NL"
     hidden: bool = False
+    listed_at: datetime | None = None  # /places lists it from then on (None: at once); see places.py
 
 
 @dataclass
