@@ -18,6 +18,9 @@ PROBE_EVENT_ID = "AAMkAGRvb21DYWwtd3JpdGUtcHJvYmUtbm90LWFuLWV2ZW50AAA="
 RBAC_DELAY_NOTE = ("Exchange caches RBAC changes for 30 minutes to 2 hours: rooms denied now may turn ready "
                    "later; RoomCal re-checks them every 15 minutes for 3 hours after the last change.")
 RECHECKED_CODES = {"outside_rbac_scope", "read_only_role", "throttled"}
+# New rooms reach Microsoft's room directory (/places) up to about 48 hours after they are created
+# (Microsoft engineers in microsoft-graph-docs issues 20558 and 7192).
+DIRECTORY_DELAY = timedelta(hours=48)
 
 REASONS: dict[str, tuple[str, str, str]] = {
     # code: (sync status, reason, fix)
@@ -30,6 +33,11 @@ REASONS: dict[str, tuple[str, str, str]] = {
         "not_synced", "outside the RBAC scope: RoomCal's Exchange role assignment does not cover this mailbox",
         "add the room to the management scope's mail-enabled security group (or set its CountryOrRegion), "
         "or re-run the RBAC script; Exchange applies it within 30 minutes to 2 hours and RoomCal re-checks"),
+    "not_in_directory_yet": (
+        "pending", "pending — not yet in Microsoft's room directory: Graph can read this mailbox, but /places does "
+        "not list it yet (new rooms appear there up to about 48 hours after they are created)",
+        "none needed if it is a new room: RoomCal re-checks it automatically for 48 hours and syncs it once it is "
+        "listed; if it is not a room, convert it (Set-Mailbox -Type Room) or remove it from RoomCal"),
     "not_a_room_mailbox": (
         "not_synced", "not a room mailbox: the address is not among the tenant's rooms in Microsoft Graph (/places)",
         "convert it to a room mailbox (Set-Mailbox -Type Room), unhide it from the address lists if it is a "
@@ -78,7 +86,7 @@ def check_room(graph, tenant_id: str, email: str, *, now: datetime, want_write: 
             raise
         return _failed("unexpected_error", exc)
     if listed_in_places is False:
-        return CheckResult("not_a_room_mailbox", can_read=True)
+        return CheckResult("not_in_directory_yet", can_read=True)  # the caller turns it into "not a room" after 48 h
     if not want_write:
         return CheckResult("ready", can_read=True)
     return _check_write(graph, tenant_id, email)

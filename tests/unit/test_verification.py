@@ -78,7 +78,7 @@ def test_each_room_ends_with_its_precise_reason(world):
     assert codes == {
         "good@contoso.com": ("synced", "ready"),
         "denied@contoso.com": ("not_synced", "outside_rbac_scope"),
-        "person@contoso.com": ("not_synced", "not_a_room_mailbox"),
+        "person@contoso.com": ("pending", "not_in_directory_yet"),  # readable, not in /places: for 48 hours
         "missing@contoso.com": ("not_synced", "mailbox_not_found"),
         "readonly@contoso.com": ("synced", "ready"),  # release is off: read is enough
     }
@@ -139,12 +139,42 @@ def test_denied_rooms_are_rechecked_on_a_timer_for_three_hours(world):
     world.drain()
     world.graph.denied.discard((TID, "denied@contoso.com"))  # Exchange's RBAC cache caught up
     world.clock.advance(minutes=15)
-    assert verification.recheck_denied(world.tables, world.queues, world.clock) == 1
+    assert verification.recheck_denied(world.tables, world.queues, world.clock) == 2  # + the unlisted mailbox
     world.drain()
     assert world.room("denied@contoso.com")["reason_code"] == "ready"
     world.clock.advance(hours=3, minutes=1)
     world.graph.deny(TID, "good@contoso.com")
-    assert verification.recheck_denied(world.tables, world.queues, world.clock) == 0
+    assert verification.recheck_denied(world.tables, world.queues, world.clock) == 1  # only the unlisted one
+
+
+class TestRoomsNotYetInTheDirectory:
+    """New rooms reach /places up to about 48 hours late (microsoft-graph-docs issues 20558, 7192)."""
+
+    def test_a_readable_mailbox_missing_from_places_is_pending_and_rechecked(self, world):
+        world.start()
+        world.drain()
+        room = world.room("person@contoso.com")
+        assert room["sync_status"] == "pending" and "not yet in Microsoft's room directory" in room["reason"]
+        world.clock.advance(hours=20)  # past the 3-hour RBAC window: the directory re-check goes on
+        world.graph.places[TID].append({"emailAddress": "person@contoso.com", "displayName": "Person"})
+        sent = verification.recheck_denied(world.tables, world.queues, world.clock)
+        assert sent == 1  # only the pending room: the RBAC re-checks ended after 3 hours
+        world.drain()
+        assert world.room("person@contoso.com")["reason_code"] == "ready"
+
+    def test_after_48_hours_unlisted_it_is_not_a_room_mailbox(self, world):
+        world.start()
+        world.drain()
+        world.clock.advance(hours=47)
+        verification.recheck_denied(world.tables, world.queues, world.clock)
+        world.drain()
+        assert world.room("person@contoso.com")["reason_code"] == "not_in_directory_yet"
+        world.clock.advance(hours=1, minutes=1)
+        verification.recheck_denied(world.tables, world.queues, world.clock)
+        world.drain()
+        room = world.room("person@contoso.com")
+        assert (room["sync_status"], room["reason_code"]) == ("not_synced", "not_a_room_mailbox")
+        assert verification.recheck_denied(world.tables, world.queues, world.clock) == 0  # no more re-checks
 
 
 def test_tenants_do_not_see_each_others_rooms(world):
@@ -184,7 +214,7 @@ def test_one_place_with_an_unusable_address_does_not_skip_the_room_mailbox_check
     result = world.start()
     assert not any("could not list" in w for w in result["warnings"])
     world.drain()
-    assert world.room("person@contoso.com")["reason_code"] == "not_a_room_mailbox"
+    assert world.room("person@contoso.com")["reason_code"] == "not_in_directory_yet"
 
 
 def test_removing_a_room_during_a_run_still_lets_the_run_finish(world):
