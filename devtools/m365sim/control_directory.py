@@ -118,7 +118,7 @@ def add_room(sim, request, tid):
         city=b.get("city", "Amsterdam"),
         country=b.get("country", "NL"),
         hidden=bool(b.get("hidden", False)),
-        listed_at=_listed_at(sim, b.get("list_after_s")),
+        listed_at=_listed_at(sim, b.get("list_after_s", sim.world.settings.places_list_after_s)),
     )
     t.places[email.lower()] = p
     if b.get("mailbox", True):

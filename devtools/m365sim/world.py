@@ -52,6 +52,8 @@ class Settings(NotifySettings):
     delta_expired_status: int = 400  # the docs only say "40X-series" for syncStateNotFound
     delta_state_capacity: int = 10_000  # sync states live in a capacity-limited cache; oldest evicted
     token_latency_ms: int = 0
+    decline_check_order: str = "id_first"  # or "permission_first": see decline.py
+    places_list_after_s: int = 0  # new rooms from the control API stay out of /places this long (places.py)
 
     def update(self, values: dict) -> None:
         for k, v in values.items():

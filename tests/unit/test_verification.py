@@ -1,7 +1,11 @@
 """'Continue setup': each room checked live, with the precise reason and the fix."""
 
+import base64
+import uuid
+
 import pytest
 
+from shared.adapters.graph_errors import map_graph_error
 from shared.errors import ConsentMissing
 from shared.models import TenantSettingsUpdate
 from shared.onboarding import rooms, tenants, verification
@@ -145,6 +149,31 @@ def test_denied_rooms_are_rechecked_on_a_timer_for_three_hours(world):
     world.clock.advance(hours=3, minutes=1)
     world.graph.deny(TID, "good@contoso.com")
     assert verification.recheck_denied(world.tables, world.queues, world.clock) == 1  # only the unlisted one
+
+
+class MalformedIdGraph(ReadOnlyRoleGraph):
+    """Exchange validating the id before the permission (GRAPH_NOTES, Corrections: the probe is undocumented)."""
+
+    def decline_event(self, tenant, mailbox, event_id, comment, *, send_response=True):
+        raise map_graph_error(400, {"error": {"code": "ErrorInvalidIdMalformed", "message": "Id is malformed."}},
+                              mailbox=mailbox)
+
+
+class TestWriteProbe:
+    def test_the_probe_id_is_shaped_like_an_exchange_item_id(self):
+        raw = base64.urlsafe_b64decode(PROBE_EVENT_ID)
+        assert raw[:4] == b"\x00\x03\x24\x00" and uuid.UUID(raw[4:40].decode()) and len(raw) > 100
+
+    def test_only_item_not_found_counts_as_write_access(self, world):
+        tenants.update_settings(world.tables, world.clock, TID, TenantSettingsUpdate(noshow_release=True),
+                                actor="fm")
+        world.graph.__class__ = MalformedIdGraph
+        world.start()
+        world.drain()
+        room = world.room("good@contoso.com")
+        assert room["reason_code"] == "write_unknown" and room["can_write"] is None
+        assert room["sync_status"] == "synced" and "ErrorInvalidIdMalformed" in room["reason"]
+        assert "Test-ServicePrincipalAuthorization" in room["fix"]
 
 
 class TestRoomsNotYetInTheDirectory:
