@@ -220,6 +220,10 @@ class GraphClient:
         return self._call(tenant, "PATCH", f"/subscriptions/{_seg(subscription_id, 'subscription id')}",
                           json_body={"expirationDateTime": _iso(expiration)})
 
+    def list_subscriptions(self, tenant: str) -> Iterator[dict]:
+        """The app's subscriptions in this tenant. https://learn.microsoft.com/graph/api/subscription-list"""
+        yield from self._items(tenant, "/subscriptions")
+
     def get_subscription(self, tenant: str, subscription_id: str) -> dict:
         """One subscription; NotFound when Graph removed it. https://learn.microsoft.com/graph/api/subscription-get"""
         return self._call(tenant, "GET", f"/subscriptions/{_seg(subscription_id, 'subscription id')}")
