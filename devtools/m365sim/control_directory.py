@@ -130,6 +130,7 @@ def add_room(sim, request, tid):
             p.country,
             bool(b.get("exchange_enabled", True)),
             b.get("time_zone", "Europe/Amsterdam"),
+            b.get("remove_private_property"),
         )
     if b.get("room_list"):
         rl = t.room_lists.get(b["room_list"].lower())
@@ -181,7 +182,7 @@ def patch_mailbox(sim, request, tid, email):
     if m is None:
         raise ControlError(f"no mailbox {email}", 404)
     for k, v in body_of(request).items():
-        if k not in ("name", "kind", "country", "exchange_enabled", "time_zone"):
+        if k not in ("name", "kind", "country", "exchange_enabled", "time_zone", "remove_private_property"):
             raise ControlError(f"cannot set {k}")
         setattr(m, k, v)
     return reply(asdict(m))

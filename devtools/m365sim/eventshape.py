@@ -105,7 +105,8 @@ def _common(copy: Copy, ident: str, key: str | None, stamp: int, modified: datet
         "subject": subj,
         "bodyPreview": text[:255],
         "importance": m.importance,
-        "sensitivity": m.sensitivity,
+        # a room with RemovePrivateProperty $true (Exchange's default) keeps private meetings as normal ones
+        "sensitivity": "normal" if copy.private_cleared and m.sensitivity == "private" else m.sensitivity,
         "isAllDay": m.is_all_day,
         "isCancelled": cancelled,
         "isOrganizer": is_own,

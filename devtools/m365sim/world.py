@@ -92,6 +92,14 @@ class Mailbox:
     country: str = "NL"
     exchange_enabled: bool = True
     time_zone: str = "Europe/Amsterdam"
+    # Set-CalendarProcessing -RemovePrivateProperty: $true by default on resource mailboxes, which clears the
+    # private flag of meetings booked into them (ps-docs Set-CalendarProcessing). None: the default for the kind.
+    remove_private_property: bool | None = None
+
+    @property
+    def clears_private_flag(self) -> bool:
+        default = self.kind == "room"
+        return default if self.remove_private_property is None else self.remove_private_property
 
     @property
     def recipient_type(self) -> str:

@@ -88,3 +88,23 @@ class TestDeclineProbe:
         token = office.token()
         assert _decline(office, read_only_room, "not-an-id", token).status_code == 403
         assert _decline(office, office.rooms[0], "not-an-id", token).status_code == 400
+
+
+class TestPrivateFlagInRoomCalendars:
+    """Set-CalendarProcessing -RemovePrivateProperty is $true by default on resource mailboxes: a private meeting
+    arrives in the room's calendar as a normal one (learn.microsoft.com/powershell/module/exchange/
+    set-calendarprocessing)."""
+
+    def _sensitivity(self, office, room: str) -> list[str]:
+        view = office.graph("GET", f"/users/{room}/calendarView?startDateTime=2026-03-02T00:00:00Z"
+                                   "&endDateTime=2026-03-03T00:00:00Z").json()["value"]
+        return [e["sensitivity"] for e in view]
+
+    def test_private_meetings_look_normal_unless_the_room_keeps_the_flag(self, office, ctl):
+        keeps = f"keeps@{office.domain}"
+        ctl.add_room(office.tid, keeps, remove_private_property=False)
+        ctl.group_members(office.tid, f"rooms@{office.domain}", add=[keeps])
+        ctl.create_meeting(office.tid, organizer={"email": f"ann@{office.domain}"}, rooms=[office.rooms[0], keeps],
+                           start="2026-03-02T10:00:00", end="2026-03-02T11:00:00", sensitivity="private")
+        assert self._sensitivity(office, office.rooms[0]) == ["normal"]
+        assert self._sensitivity(office, keeps) == ["private"]
