@@ -69,7 +69,8 @@ class AppRegistration:
     secrets: list[str] = field(default_factory=lambda: [DEFAULT_SECRET])
     certificate_pems: list[str] = field(default_factory=list)  # public certs (or keys) for client assertions
     redirect_uris: list[str] = field(default_factory=lambda: list(DEFAULT_REDIRECTS))
-    permissions: list[str] = field(default_factory=lambda: ["Place.Read.All"])  # consented on admin consent
+    # consented on admin consent: infra/entra/roomcal-app-permissions.json
+    permissions: list[str] = field(default_factory=lambda: ["Place.Read.All", "User.Read.All"])
     display_name: str = "RoomCal"
 
 

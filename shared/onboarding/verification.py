@@ -76,7 +76,7 @@ def _token_warnings(tables, clock, tokens, tenant_id: str) -> list[str]:
     return [f"DANGER: RoomCal holds tenant-wide {', '.join(calendar)} in Microsoft Entra ID. Entra and "
             "Exchange RBAC grants add up, so RoomCal can read EVERY mailbox and the room-only scope has no "
             "effect. Fix: Entra admin centre > Enterprise applications > RoomCal > Permissions: revoke "
-            f"{', '.join(calendar)} (RoomCal only needs Place.Read.All there)."]
+            f"{', '.join(calendar)} (RoomCal only needs Place.Read.All and User.Read.All there)."]
 
 
 def _room_places(graph, tenant_id: str, warnings: list[str]) -> set[str] | None:

@@ -108,3 +108,24 @@ class TestPrivateFlagInRoomCalendars:
                            start="2026-03-02T10:00:00", end="2026-03-02T11:00:00", sensitivity="private")
         assert self._sensitivity(office, office.rooms[0]) == ["normal"]
         assert self._sensitivity(office, keeps) == ["private"]
+
+
+class TestUserObjectIds:
+    """user-get.md: User.Read.All is the least privileged application permission for GET /users/{id};
+    app-only User.ReadBasic.All is refused in practice (Microsoft Q&A; infra/entra/PERMISSIONS.md)."""
+
+    def test_a_room_mailbox_resolves_to_its_object_id(self, office, ctl):
+        body = office.graph("GET", f"/users/{office.rooms[0]}?$select=id,mail").json()
+        mailboxes = {m["email"]: m["id"] for m in ctl.tenant(office.tid)["mailboxes"]}
+        assert set(body) == {"@odata.context", "id", "mail"} and body["mail"] == office.rooms[0]
+        assert body["id"] == mailboxes[office.rooms[0]]
+
+    def test_user_read_basic_all_alone_is_refused(self, office, ctl):
+        ctl.set_grants(office.tid, ["Place.Read.All", "User.ReadBasic.All"])
+        r = office.graph("GET", f"/users/{office.rooms[0]}?$select=id")
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "Authorization_RequestDenied")
+
+    def test_department_only_when_selected(self, office):
+        ann = f"ann@{office.domain}"
+        assert "department" not in office.graph("GET", f"/users/{ann}").json()
+        assert office.graph("GET", f"/users/{ann}?$select=department").json()["department"] == "Sales"
