@@ -1,7 +1,7 @@
 """``POST /users/{id}/events/{id}/decline`` (event-decline.md): 202 with an empty body; needs write access.
 
-Which Exchange checks first, the id's format or the caller's write permission, is undocumented (GRAPH_NOTES,
-Corrections: a malformed id most likely answers 400 ``ErrorInvalidIdMalformed``). ``settings.decline_check_order``
+Which Exchange checks first, the id's format or the caller's write permission, is undocumented (a
+malformed id most likely answers 400 ``ErrorInvalidIdMalformed`` on real Exchange). ``settings.decline_check_order``
 switches between ``id_first`` (default: a malformed id is 400 whatever the permission) and ``permission_first``
 (a read-only caller gets 403 before the id is looked at). A well-formed id that does not exist answers 404
 ``ErrorItemNotFound`` only after the permission check, in both orders."""

@@ -1,5 +1,5 @@
 """``/users/{id}/events/{id}``, ``/users/{id}/events`` and ``/users/{id}/calendarView`` (event-get.md,
-user-list-calendarview.md, GRAPH_NOTES B2/C)."""
+user-list-calendarview.md, event.md)."""
 
 from __future__ import annotations
 

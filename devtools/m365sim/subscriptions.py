@@ -1,4 +1,4 @@
-"""``/subscriptions`` for Outlook events (GRAPH_NOTES A1-A4, A8; subscription.md,
+"""``/subscriptions`` for Outlook events (subscription.md,
 subscription-post-subscriptions.md, change-notifications-delivery-webhooks.md).
 
 Create validates the body, resolves the mailbox through the Graph pipeline (so the app needs read access: an

@@ -40,11 +40,11 @@ class Clock:
 @dataclass
 class Settings(NotifySettings):
     token_lifetime_s: int = 3600
-    max_concurrency: int = 4  # per (app, mailbox), GRAPH_NOTES F
+    max_concurrency: int = 4  # per (app, mailbox), throttling-limits.md
     request_budget: int = 10_000  # per (app, mailbox) per window
     budget_window_s: int = 600
     latency_ms: int = 0
-    rbac_delay_s: int = 0  # real Exchange: 30 min to 2 h (GRAPH_NOTES G2)
+    rbac_delay_s: int = 0  # real Exchange: 30 min to 2 h (application-rbac)
     page_size_events: int = 10  # default $top of /events and /calendarView (undocumented; Outlook answers 10)
     page_size_delta: int = 10
     page_size_places: int = 100  # place-list.md
