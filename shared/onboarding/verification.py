@@ -116,7 +116,7 @@ def verify_room(tables, queues, clock, graph, message: dict) -> dict | None:
         tenants.flag(tables, clock, tenant_id, f"consent revoked or missing: {exc.message}")
         result = CheckResult("consent_missing")
     unlisted_since = _unlisted_since(tables, clock, tenant_id, room.email, result)
-    if unlisted_since and clock.now() - unlisted_since > DIRECTORY_DELAY:
+    if result.code == "not_in_directory_yet" and clock.now() - unlisted_since > DIRECTORY_DELAY:
         result = CheckResult("not_a_room_mailbox", can_read=True)
     _record(tables, clock, tenant_id, room.email, run, result, unlisted_since)
     if result.code == "ready" and tenant.status == "active" and room.last_sync_at is None:
@@ -144,8 +144,9 @@ def _is_listed(graph, tenant_id: str, email: str) -> bool | None:
 
 
 def _unlisted_since(tables, clock, tenant_id: str, email: str, result: CheckResult) -> datetime | None:
-    """When checks first found this readable mailbox missing from /places (kept across runs), else None."""
-    if result.code != "not_in_directory_yet":
+    """When checks first found this mailbox missing from /places (kept across runs), else None. A denied one
+    counts too: a new room can be outside Exchange's RBAC cache (2 h) and the directory (48 h) at once."""
+    if result.code not in ("not_in_directory_yet", "not_a_room_mailbox"):
         return None
     try:
         previous = tables.get(CHECKS, tenant_id, email).get("unlisted_since")
@@ -218,6 +219,9 @@ def _recheck_listing(row: dict, now: datetime, rbac_window: bool) -> bool | None
     """False: no re-check; True: re-check access (the room is listed); None: re-check and list /places again."""
     if row.get("code") == "not_in_directory_yet":
         return None  # verify_room turns it into "not a room mailbox" once the 48 hours are over
+    since = row.get("unlisted_since")
+    if row.get("code") == "not_a_room_mailbox" and since and now - datetime.fromisoformat(since) <= DIRECTORY_DELAY:
+        return None  # denied and unlisted: maybe a new room both Exchange's RBAC cache and the directory lag on
     return bool(rbac_window and row.get("code") in RECHECKED_CODES)
 
 

@@ -206,6 +206,27 @@ class TestRoomsNotYetInTheDirectory:
         assert verification.recheck_denied(world.tables, world.queues, world.clock) == 0  # no more re-checks
 
 
+    def test_a_new_room_outside_both_rbac_cache_and_directory_heals_within_48_hours(self, world):
+        """Denied and unlisted reads as 'not a room', but is re-checked: Exchange's RBAC cache (up to 2 h) and
+        the room directory (up to 48 h) may both lag behind a brand-new room."""
+        world.graph.mailboxes[(TID, "new@contoso.com")] = {}
+        world.graph.deny(TID, "new@contoso.com")
+        world.register(TID, "new@contoso.com")
+        world.start()
+        world.drain()
+        assert world.room("new@contoso.com")["reason_code"] == "not_a_room_mailbox"
+        world.clock.advance(hours=5)
+        world.graph.denied.discard((TID, "new@contoso.com"))  # the RBAC cache caught up
+        verification.recheck_denied(world.tables, world.queues, world.clock)
+        world.drain()
+        assert world.room("new@contoso.com")["reason_code"] == "not_in_directory_yet"
+        world.graph.places[TID].append({"emailAddress": "new@contoso.com", "displayName": "New"})
+        world.clock.advance(hours=20)
+        verification.recheck_denied(world.tables, world.queues, world.clock)
+        world.drain()
+        assert world.room("new@contoso.com")["reason_code"] == "ready"
+
+
 def test_tenants_do_not_see_each_others_rooms(world):
     world.graph.add_room(OTHER, "good@fabrikam.com")
     world.register(OTHER, "good@fabrikam.com")
