@@ -188,13 +188,15 @@ class SubscriptionManager:
 
     def _resolve_conflict(self, tenant: str, room: str) -> str:
         """409 on create: Graph already holds RoomCal's subscription on this room. Adopt it when the directory
-        knows it for this room (its clientState hash is stored), else delete it. The adopted id, or ''."""
+        knows it for this room (its clientState hash is stored) and it notifies today's URL, else delete it.
+        The adopted id, or ''."""
         wanted = {_resource_key(self._resource(tenant, room)), _resource_key(f"/users/{room}/events")}
         for existing in self._graph.list_subscriptions(tenant):
             if _resource_key(existing.get("resource")) not in wanted or not existing.get("id"):
                 continue
             record = self._directory.lookup(existing["id"])
-            if record is not None and record.tenant_id == tenant and record.room_email == room:
+            ours = record is not None and record.tenant_id == tenant and record.room_email == room
+            if ours and existing.get("notificationUrl") == self._notification_url:
                 expires_at = parse_stamp(existing.get("expirationDateTime")) or record.expires_at
                 sync_status.update(self._tables, tenant, room, subscription_id=existing["id"],
                                    subscription_expires_at=stamp(expires_at))

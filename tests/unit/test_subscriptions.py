@@ -159,6 +159,16 @@ class TestGraphConflictsAndWrappedErrors:
         assert outcome == "adopted" and w.state()["subscription_id"] == first
         assert list(w.graph.subscriptions) == [first] and w.directory.lookup(first) is not None
 
+    def test_a_known_subscription_to_an_old_url_is_replaced_not_adopted(self):
+        w = World()
+        first = w.create()
+        w.graph.subscriptions[first]["notificationUrl"] = "https://old-host.example/api/notifications"
+        w.tables.merge(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": ROOM, "subscription_id": ""})
+        outcome = w.manager.handle({"action": "recreate", "tenant": TENANT, "room": ROOM, "reason": "missing",
+                                    "at": w.clock.now().isoformat()})
+        second = w.state()["subscription_id"]
+        assert outcome == "created" and second != first and list(w.graph.subscriptions) == [second]
+
     def test_a_lifetime_refusal_is_retried_with_the_minutes_graph_names(self):
         w = World()
         calls = []
