@@ -26,7 +26,9 @@ PROBE_EVENT_ID = base64.urlsafe_b64encode(
     + bytes(22)
 ).decode("ascii")
 RBAC_DELAY_NOTE = ("Exchange caches RBAC changes for 30 minutes to 2 hours: rooms denied now may turn ready "
-                   "later; RoomCal re-checks them every 15 minutes for 3 hours after the last change.")
+                   "later; RoomCal re-checks them every 15 minutes for 3 hours after the last change. New rooms "
+                   "reach Microsoft's room directory (/places) up to 48 hours late: those are re-checked for "
+                   "48 hours.")
 RECHECKED_CODES = {"outside_rbac_scope", "read_only_role", "throttled"}
 # New rooms reach Microsoft's room directory (/places) up to about 48 hours after they are created
 # (Microsoft engineers in microsoft-graph-docs issues 20558 and 7192).

@@ -185,6 +185,25 @@ class TestGraphConflictsAndWrappedErrors:
         sub_id = w.create()
         assert len(calls) == 2 and w.directory.lookup(sub_id).expires_at - w.clock.now() <= timedelta(minutes=4230)
 
+    def test_a_renewal_refused_for_its_lifetime_is_retried_with_the_minutes_graph_names(self):
+        w = World()
+        sub_id = w.create()
+        renew = w.graph.renew_subscription
+
+        def limited(tenant, subscription_id, expiration):
+            if expiration - w.clock.now() > timedelta(minutes=4230):
+                raise map_graph_error(400, {"error": {"code": "ExtensionError", "message":
+                                      "Subscription expiration can only be 4230 minutes in the future."}})
+            return renew(tenant, subscription_id, expiration)
+
+        w.graph.renew_subscription = limited
+        w.clock.advance(days=5)
+        outcome = w.manager.handle({"action": "renew", "tenant": TENANT, "room": ROOM, "subscription": sub_id,
+                                    "reason": "expiring", "at": w.clock.now().isoformat()})
+        assert outcome == "renewed"
+        assert timedelta(minutes=4220) < w.directory.lookup(sub_id).expires_at - w.clock.now() <= timedelta(
+            minutes=4230)
+
     def test_forbidden_on_create_names_the_rbac_scope_on_the_room(self):
         w = World()
 
