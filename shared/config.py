@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.clouds import cloud_problems, graph_scope
 from shared.errors import ConfigurationError
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "replace-me", "dev-only-not-secret"}
@@ -71,6 +72,19 @@ class Settings(BaseSettings):
         if len(value.split()) != 6:
             raise ValueError(f"must be a six-field NCRONTAB expression (seconds first), got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _one_cloud(self) -> Settings:
+        problems = cloud_problems(self.graph_base_url, self.login_base_url,
+                                  development=self.environment == "development")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def graph_scope(self) -> str:
+        """The token scope for the Graph host configured (national clouds have their own)."""
+        return graph_scope(self.graph_base_url)
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

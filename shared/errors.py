@@ -3,6 +3,7 @@
     RoomCalError
     ├── ConfigurationError      a setting is missing or wrong: fix the setting, then restart
     ├── InvalidInput            the caller sent something wrong: fix the request (HTTP 400/422)
+    │   └── LifetimeTooLong     Graph refused a subscription expiry: retry with ``max_minutes``
     ├── NotFound                no such tenant / room / resource (HTTP 404)
     │   └── MailboxNotFound     the room's address has no Exchange Online mailbox Graph can read
     ├── Conflict                the request clashes with current state (HTTP 409)
@@ -46,6 +47,14 @@ class ConfigurationError(RoomCalError):
 
 class InvalidInput(RoomCalError):
     code = "invalid_input"
+
+
+class LifetimeTooLong(InvalidInput):
+    code = "subscription_lifetime_too_long"
+
+    def __init__(self, message: str, *, max_minutes: int, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.max_minutes = max_minutes
 
 
 class NotFound(RoomCalError):

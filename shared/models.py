@@ -99,6 +99,14 @@ class TenantSettings(BaseModel):
     grace_minutes: int = Field(default=10, ge=1, le=240)
     adhoc_threshold_minutes: int = Field(default=15, ge=0, le=10080)
     meetup_minutes: int = Field(default=10, ge=1, le=480)
+    # Exchange clears the private flag of meetings in room calendars by default (Set-CalendarProcessing
+    # -RemovePrivateProperty $true), so RoomCal cannot tell a private meeting there: no view shows organiser
+    # names unless the tenant turns this on, ideally after setting RemovePrivateProperty $false on its rooms.
+    show_organisers: bool = False
+
+    def shows_organiser(self, sensitivity: str | None) -> bool:
+        """Whether a view may name the organiser of a meeting with this sensitivity."""
+        return self.show_organisers and sensitivity not in ("private", "confidential")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -132,6 +140,7 @@ class TenantSettingsUpdate(BaseModel):
     grace_minutes: int | None = None
     adhoc_threshold_minutes: int | None = None
     meetup_minutes: int | None = None
+    show_organisers: bool | None = None
 
     def apply(self, current: TenantSettings) -> TenantSettings:
         """The new settings; re-validated as a whole (raises pydantic.ValidationError)."""

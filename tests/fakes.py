@@ -389,6 +389,11 @@ class FakeGraph:
     def get_subscription(self, tenant, subscription_id):
         return {k: v for k, v in self._subscription(tenant, subscription_id).items() if k != "tenant"}
 
+    def list_subscriptions(self, tenant):
+        self.calls.append(("list_subscriptions", tenant, None))
+        return [{k: v for k, v in s.items() if k != "tenant"} for s in self.subscriptions.values()
+                if s["tenant"] == tenant]
+
     def delete_subscription(self, tenant, subscription_id):
         self.calls.append(("delete_subscription", tenant, None))
         self.subscriptions.pop(subscription_id, None)

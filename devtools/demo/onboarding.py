@@ -14,8 +14,9 @@ from html import unescape
 from devtools.demo.browser import approve_consent
 from devtools.demo.stack import Stack
 from devtools.m365sim import trusted_session
+from shared.onboarding.rbac_script import DEFAULT_SCOPE_NAME
 
-SCOPE = "RoomCal Rooms"
+SCOPE = DEFAULT_SCOPE_NAME  # what the script creates: the group's direct members that are room mailboxes
 ROLE = "Application Calendars.ReadWrite"
 
 
@@ -51,8 +52,9 @@ def rbac(stack: Stack, tid: str, group: str) -> None:
     print(f"    script saved to {path.name} ({len(script.text.splitlines())} lines), e.g.:")
     for line in commands[:3]:
         print(f"      {line[:100]}")
+    stack.control.add_scope(tid, SCOPE, member_of_group=group, recipient_type="RoomMailbox")
     stack.control.assign_role(tid, ROLE, scope=SCOPE)
-    print(f"    the Exchange admin ran it: role '{ROLE}' on scope '{SCOPE}'")
+    print(f"    the Exchange admin ran it: role '{ROLE}' on scope '{SCOPE}' (room mailboxes in {group})")
 
 
 def register_rooms(stack: Stack, tid: str, domain: str) -> None:

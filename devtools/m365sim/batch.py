@@ -1,4 +1,4 @@
-"""``POST /$batch`` (concepts/json-batching.md, GRAPH_NOTES F).
+"""``POST /$batch`` (concepts/json-batching.md).
 
 * At most 20 requests; unique ids (case-insensitive); relative urls; ``headers`` with ``Content-Type`` when a
   ``body`` is present. Otherwise the whole batch is 400.

@@ -48,6 +48,7 @@ class Copy:
     # occurrence key or "*" → (stamp, at); read-only until own_declines()
     declined: dict[str, tuple[int, datetime]] = field(default_factory=lambda: NO_DECLINES)
     accepted_at: datetime | None = None
+    private_cleared: bool = False  # the mailbox cleared the private flag when the meeting arrived
 
     @property
     def id(self) -> str:

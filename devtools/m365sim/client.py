@@ -117,6 +117,10 @@ class ControlClient:
     def add_room(self, tid: str, email: str, **kw: Any) -> dict:
         return self._call("POST", f"/tenants/{tid}/rooms", {"email": email, **kw})
 
+    def update_place(self, tid: str, email: str, **kw: Any) -> dict:
+        """``list_after_s`` (0: list it in /places now) or ``hidden``."""
+        return self._call("PATCH", f"/tenants/{tid}/places/{email}", kw)
+
     def add_mailbox(self, tid: str, email: str, **kw: Any) -> dict:
         return self._call("POST", f"/tenants/{tid}/mailboxes", {"email": email, **kw})
 

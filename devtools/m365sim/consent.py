@@ -1,4 +1,5 @@
-"""Admin consent (GRAPH_NOTES H1): ``/{tenant}/adminconsent`` (v1) and ``/{tenant}/v2.0/adminconsent`` (v2).
+"""Admin consent: ``/{tenant}/adminconsent`` (v1) and ``/{tenant}/v2.0/adminconsent`` (v2)
+(entra-docs v2-admin-consent.md, v2-oauth2-client-creds-grant-flow.md).
 
 GET shows a consent page (pick the signed-in user, Accept/Cancel) that posts back to the same URL; the tenant's
 ``auto_consent`` setting skips the page. Outcomes:

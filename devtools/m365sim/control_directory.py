@@ -4,6 +4,7 @@ assignments, Entra grants and consent, auto-consent/sign-in and ID tokens."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 
 from werkzeug.routing import Rule
 
@@ -18,6 +19,7 @@ def rules() -> list[Rule]:
         ("/tenants/<tid>", tenant_get, ["GET", "PATCH"]),
         ("/tenants/<tid>/users", add_user, ["POST"]),
         ("/tenants/<tid>/rooms", add_room, ["POST"]),
+        ("/tenants/<tid>/places/<email>", patch_place, ["PATCH"]),
         ("/tenants/<tid>/mailboxes", add_mailbox, ["POST"]),
         ("/tenants/<tid>/mailboxes/<email>", patch_mailbox, ["PATCH"]),
         ("/tenants/<tid>/room-lists", add_room_list, ["POST"]),
@@ -116,6 +118,7 @@ def add_room(sim, request, tid):
         city=b.get("city", "Amsterdam"),
         country=b.get("country", "NL"),
         hidden=bool(b.get("hidden", False)),
+        listed_at=_listed_at(sim, b.get("list_after_s", sim.world.settings.places_list_after_s)),
     )
     t.places[email.lower()] = p
     if b.get("mailbox", True):
@@ -127,6 +130,7 @@ def add_room(sim, request, tid):
             p.country,
             bool(b.get("exchange_enabled", True)),
             b.get("time_zone", "Europe/Amsterdam"),
+            b.get("remove_private_property"),
         )
     if b.get("room_list"):
         rl = t.room_lists.get(b["room_list"].lower())
@@ -134,6 +138,27 @@ def add_room(sim, request, tid):
             raise ControlError(f"no room list {b['room_list']}", 404)
         rl.rooms.append(email.lower())
     return reply(asdict(p), 201)
+
+
+def _listed_at(sim, delay_s):
+    """/places lists a new room only after a delay on real Microsoft 365 (about 48 h; places.py)."""
+    return None if not delay_s else sim.world.clock.now() + timedelta(seconds=float(delay_s))
+
+
+def patch_place(sim, request, tid, email):
+    """``{list_after_s: N}`` holds the room out of /places for N more seconds; 0 lists it now."""
+    t, b = tenant_of(sim, tid), body_of(request)
+    p = t.places.get(email.lower())
+    if p is None:
+        raise ControlError(f"no place {email}", 404)
+    unknown = set(b) - {"list_after_s", "hidden"}
+    if unknown:
+        raise ControlError(f"cannot set {sorted(unknown)[0]}")
+    if "list_after_s" in b:
+        p.listed_at = _listed_at(sim, b["list_after_s"])
+    if "hidden" in b:
+        p.hidden = bool(b["hidden"])
+    return reply(asdict(p))
 
 
 def add_mailbox(sim, request, tid):
@@ -157,7 +182,7 @@ def patch_mailbox(sim, request, tid, email):
     if m is None:
         raise ControlError(f"no mailbox {email}", 404)
     for k, v in body_of(request).items():
-        if k not in ("name", "kind", "country", "exchange_enabled", "time_zone"):
+        if k not in ("name", "kind", "country", "exchange_enabled", "time_zone", "remove_private_property"):
             raise ControlError(f"cannot set {k}")
         setattr(m, k, v)
     return reply(asdict(m))

@@ -1,4 +1,10 @@
-"""``POST /users/{id}/events/{id}/decline`` (event-decline.md): 202 with an empty body; needs write access."""
+"""``POST /users/{id}/events/{id}/decline`` (event-decline.md): 202 with an empty body; needs write access.
+
+Which Exchange checks first, the id's format or the caller's write permission, is undocumented (a
+malformed id most likely answers 400 ``ErrorInvalidIdMalformed`` on real Exchange). ``settings.decline_check_order``
+switches between ``id_first`` (default: a malformed id is 400 whatever the permission) and ``permission_first``
+(a read-only caller gets 403 before the id is looked at). A well-formed id that does not exist answers 404
+``ErrorItemNotFound`` only after the permission check, in both orders."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from werkzeug.wrappers import Response
 from . import graph_errors as ge
 from . import organizer
 from .calendar import series_has_occurrence
-from .events import find
+from .events import check_id_format, find
 
 
 def rules() -> list[Rule]:
@@ -34,6 +40,8 @@ def post_decline(ctx, user: str, event: str):
     send_response = body.get("sendResponse", True)
     if not isinstance(send_response, bool):
         raise ge.bad_request("Invalid value for 'sendResponse'.", "ErrorInvalidRequest")
+    if ctx.world.settings.decline_check_order == "id_first":
+        check_id_format(event)
     mbx = ctx.mailbox(user, write=True)
     with ctx.world.mutate():
         copy, key = find(ctx, mbx, event)

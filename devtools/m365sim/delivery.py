@@ -1,4 +1,5 @@
-"""The delivery engine: queued notifications → ``changeNotificationCollection`` POSTs (GRAPH_NOTES A5, A6).
+"""The delivery engine: queued notifications → ``changeNotificationCollection`` POSTs
+(change-notifications-delivery-webhooks.md).
 
 One scheduler thread pops due items, groups them per URL (mixed subscriptions in one ``value[]``, at most
 ``notify_batch_max``), and hands each POST to a bounded pool of ``notify_workers`` threads. A 2xx within the

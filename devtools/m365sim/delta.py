@@ -1,4 +1,4 @@
-"""``GET /users/{id}/calendarView/delta`` (event-delta.md, delta-query-events.md, GRAPH_NOTES B).
+"""``GET /users/{id}/calendarView/delta`` (event-delta.md, delta-query-events.md).
 
 * The first request carries ``startDateTime``/``endDateTime``; later ones only the opaque token.
 * ``Prefer: odata.maxpagesize=N`` caps a page (``Preference-Applied`` answers it).

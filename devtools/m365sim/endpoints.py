@@ -1,4 +1,4 @@
-"""Slow-endpoint rules per notification URL (GRAPH_NOTES A6, newest change-notifications-delivery-webhooks.md).
+"""Slow-endpoint rules per notification URL (newest change-notifications-delivery-webhooks.md).
 
 In a 10-minute window (emulated), once ``notify_slow_min_samples`` responses are in:
 

@@ -1,6 +1,6 @@
 """Entra ID: OpenID metadata, JWKS and ``/oauth2/v2.0/token`` (client credentials; authorization code via signin).
 
-GRAPH_NOTES H2/H3 and entra-docs v2-oauth2-client-creds-grant-flow.md / v2-protocols-oidc.md. Errors use Entra's
+entra-docs v2-oauth2-client-creds-grant-flow.md / v2-protocols-oidc.md. Errors use Entra's
 JSON shape with AADSTS codes. ``invalid_client`` answers 401 like Entra; other errors 400.
 """
 

@@ -1,8 +1,10 @@
 """``/users/{id}/events/{id}``, ``/users/{id}/events`` and ``/users/{id}/calendarView`` (event-get.md,
-user-list-calendarview.md, GRAPH_NOTES B2/C)."""
+user-list-calendarview.md, event.md)."""
 
 from __future__ import annotations
 
+import base64
+import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -82,11 +84,34 @@ def _headers(ctx, tz_applied: bool, tz: str | None, extra: list[str] | None = No
     return {"Preference-Applied": ", ".join(applied)} if applied else {}
 
 
+def check_id_format(ident: str) -> None:
+    """400 ErrorInvalidIdMalformed unless ``ident`` is one of the emulator's ids or shaped like an Exchange id."""
+    if parse_event_id(ident) is None and not exchange_shaped(ident):
+        raise ge.GraphError(400, "ErrorInvalidIdMalformed", "Id is malformed.")
+
+
+def exchange_shaped(ident: str) -> bool:
+    """An Exchange REST item id: URL-safe base64 of 0x00 0x03 0x24 0x00, the mailbox GUID as 36 ASCII
+    characters, then the store entry id (about 150 characters in all)."""
+    try:
+        raw = base64.urlsafe_b64decode(ident)
+    except (ValueError, TypeError):
+        return False
+    if len(raw) < 100 or raw[:4] != b"\x00\x03\x24\x00":
+        return False
+    try:
+        uuid.UUID(raw[4:40].decode("ascii"))
+    except ValueError:
+        return False
+    return True
+
+
 def find(ctx, mbx, ident: str):
     """(copy, occurrence key or None) for an event id in this mailbox, else 404 ErrorItemNotFound."""
+    check_id_format(ident)
     parsed = parse_event_id(ident)
-    if parsed is None:
-        raise ge.GraphError(400, "ErrorInvalidIdMalformed", "Id is malformed.")
+    if parsed is None:  # well formed, but not an id this emulator ever issued
+        raise ge.item_not_found()
     raw, key = parsed
     copy = ctx.tenant.copies.get(raw)
     if copy is None or copy.mailbox != mbx.email.lower():

@@ -41,7 +41,7 @@ def change_key(ident: str, stamp: int) -> str:
 
 
 def ical_uid(m: Meeting, key: str | None) -> str:
-    # iCalUId is the same in every copy of a meeting but differs per occurrence (GRAPH_NOTES C)
+    # iCalUId is the same in every copy of a meeting but differs per occurrence (event.md: iCalUId)
     digest = hashlib.sha256(f"{m.id}|{key or ''}".encode()).hexdigest().upper()
     return "040000008200E00074C5B7101A82E00800000000" + digest[:48]
 
@@ -105,7 +105,8 @@ def _common(copy: Copy, ident: str, key: str | None, stamp: int, modified: datet
         "subject": subj,
         "bodyPreview": text[:255],
         "importance": m.importance,
-        "sensitivity": m.sensitivity,
+        # a room with RemovePrivateProperty $true (Exchange's default) keeps private meetings as normal ones
+        "sensitivity": "normal" if copy.private_cleared and m.sensitivity == "private" else m.sensitivity,
         "isAllDay": m.is_all_day,
         "isCancelled": cancelled,
         "isOrganizer": is_own,

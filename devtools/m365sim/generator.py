@@ -154,7 +154,7 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
     if world.tenant(domain):
         domain = f"office{seed}-{len(world.tenants)}.onmicrosoft.com"
     t = world.add_tenant(domain, f"Office {seed}", tenant_id or _guid(rng))
-    t.consented, t.grants = True, {"Place.Read.All"}
+    t.consented, t.grants = True, set(world.app.permissions)
     # people
     users = []
     for i in range(max(20, min(2000, n_rooms * 6))):

@@ -1,5 +1,5 @@
-"""The notificationUrl validation handshake (GRAPH_NOTES A4,
-change-notifications-delivery-notificationurl-validation.md) and the URL rules.
+"""The notificationUrl validation handshake
+(change-notifications-delivery-notificationurl-validation.md) and the URL rules.
 
 Graph POSTs ``{url}?validationToken={url-encoded token}`` with ``Content-Type: text/plain; charset=utf-8`` and
 an empty body, and expects within 10 s: 200, ``Content-Type: text/plain`` and the *decoded* token as the body.

@@ -1,4 +1,4 @@
-"""Lifecycle notifications (GRAPH_NOTES A7, change-notifications-lifecycle-events.md) and the expiry sweep.
+"""Lifecycle notifications (change-notifications-lifecycle-events.md) and the expiry sweep.
 
 Sent to ``lifecycleNotificationUrl`` only (subscriptions without one get none), in the collection shape without
 ``resource``/``resourceData`` and with ``lifecycleEvent``:

@@ -1,5 +1,5 @@
 """The change-notification hub: turns change-log records into queued notifications and applies the faults and
-slow-endpoint rules on the way (GRAPH_NOTES A5, A6). ``sim.notifications`` is the one instance.
+slow-endpoint rules on the way (change-notifications-delivery-webhooks.md). ``sim.notifications`` is the one instance.
 
 Pipeline for one change: subscriptions of that mailbox with that changeType → endpoint admission (dropped /
 delayed) → fault plans (drop, wrong clientState, delay, duplicate, reorder) → the delivery engine, after

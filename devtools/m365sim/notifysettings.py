@@ -1,5 +1,5 @@
-"""Settings of the change-notification surface (GRAPH_NOTES A). ``world.Settings`` inherits them, so they are
-read and changed through ``/_control/settings`` like every other setting.
+"""Settings of the change-notification surface (subscription.md, change-notifications-delivery-webhooks.md).
+``world.Settings`` inherits them, so they are read and changed through ``/_control/settings`` like every other setting.
 
 Durations marked *emulated* are divided by ``notify_time_scale`` (e.g. 1000 → 4 h of retries take 14.4 s);
 answer timeouts and the batch window are real time.

@@ -52,7 +52,9 @@ def _sync_copies(world: World, tenant: Tenant, m: Meeting, log: bool) -> None:
 
 def add_copy(world: World, tenant: Tenant, m: Meeting, email: str) -> Copy:
     """Put meeting ``m`` into mailbox ``email`` (lower-case) with a fresh event id; no change record."""
-    copy = Copy(meeting=m, mailbox=email, raw=world.raw_id(), accepted_at=m.modified)
+    mbx = tenant.mailboxes.get(email)
+    copy = Copy(meeting=m, mailbox=email, raw=world.raw_id(), accepted_at=m.modified,
+                private_cleared=bool(mbx and mbx.clears_private_flag))
     m.copies[email] = copy
     tenant.copies[copy.raw] = copy
     tenant.by_mailbox.setdefault(email, []).append(copy)

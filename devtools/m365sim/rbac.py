@@ -1,4 +1,5 @@
-"""Exchange RBAC for Applications (GRAPH_NOTES G2): Entra grants plus role assignments limited by management scopes.
+"""Exchange RBAC for Applications (learn.microsoft.com/exchange/permissions-exo/application-rbac): Entra grants
+plus role assignments limited by management scopes.
 
 Entra application permissions come from the token's ``roles`` (tenant-wide, fixed when the token was issued).
 Role assignments are evaluated per request against the mailbox, after ``settings.rbac_delay_s`` of propagation.

@@ -28,6 +28,7 @@ from . import (
     signin,
     subscriptions,
     tls,
+    users,
 )
 from . import graph_errors as ge
 from .deltastore import DeltaStore
@@ -39,7 +40,7 @@ from .tokens import TokenService
 from .world import World
 
 log = logging.getLogger(__name__)
-GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions)
+GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions, users)
 ENTRA_MODULES = (entra, consent, signin)
 CONTROL_MODULES = (control, control_directory, control_calendar, control_notifications)
 

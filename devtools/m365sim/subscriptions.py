@@ -1,4 +1,4 @@
-"""``/subscriptions`` for Outlook events (GRAPH_NOTES A1-A4, A8; subscription.md,
+"""``/subscriptions`` for Outlook events (subscription.md,
 subscription-post-subscriptions.md, change-notifications-delivery-webhooks.md).
 
 Create validates the body, resolves the mailbox through the Graph pipeline (so the app needs read access: an
@@ -79,8 +79,9 @@ def parse_change_types(value: object) -> list[str]:
 
 
 def expiration(ctx, value: object) -> datetime:
-    """At least now + 45 min (raised silently); at most the documented maximum for events (400 beyond it: the
-    docs only say such requests "will fail in the future"; the message is the one Graph answers)."""
+    """At least now + 45 min (raised silently); at most the documented maximum for events. Beyond it Graph answers
+    400 ``ExtensionError`` "Subscription expiration can only be N minutes in the future." (observed: docs-contrib
+    issue 7726; the docs only say such requests "will fail in the future")."""
     s = ctx.world.settings
     try:
         when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -91,7 +92,7 @@ def expiration(ctx, value: object) -> datetime:
     if when > now + timedelta(minutes=s.notify_max_lifetime_min, seconds=5):
         raise ge.bad_request(
             f"Subscription expiration can only be {s.notify_max_lifetime_min} minutes in the future.",
-            "InvalidRequest",
+            "ExtensionError",
         )
     return max(when.astimezone(UTC), now + timedelta(seconds=s.notify_min_lifetime_s))
 
@@ -132,7 +133,7 @@ def collection(ctx):
     if tls not in TLS_VERSIONS:
         raise ge.bad_request("Invalid 'latestSupportedTlsVersion'.", "InvalidRequest")
     expires = expiration(ctx, b.get("expirationDateTime"))
-    mbx = ctx.mailbox(match.group(1) or match.group(2))  # 404 unknown, 403 without read access
+    mbx = _subscribed_mailbox(ctx, match.group(1) or match.group(2))
     with hub.store.lock:
         if len(hub.store.for_mailbox(ctx.tenant.id, mbx.id)) >= ctx.world.settings.notify_max_per_mailbox:
             # documented: 403 with the limit in the message (exact text undocumented)
@@ -167,6 +168,22 @@ def collection(ctx):
         hub.store.add(sub)
     hub.count("subscriptions_created")
     return ge.json_response({"@odata.context": _context(ctx), **sub.as_graph()}, 201)
+
+
+def _subscribed_mailbox(ctx, ident: str):
+    """The mailbox through the Graph pipeline; its 403/404 come back wrapped the way the subscription service
+    wraps Exchange's answer: ``ExtensionError`` "Operation: Create; Exception: [Status Code: Forbidden; Reason:
+    Forbidden]" (docs-contrib issue 7625, a room calendar) or "[Status Code: NotFound; Reason: …]" (issue 5988)."""
+    try:
+        return ctx.mailbox(ident)
+    except ge.GraphError as exc:
+        if exc.status == 403:
+            raise ge.GraphError(403, "ExtensionError",
+                                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Forbidden]") from exc
+        if exc.status == 404:
+            wrapped = f"Operation: Create; Exception: [Status Code: NotFound; Reason: {exc.message}]"
+            raise ge.GraphError(404, "ExtensionError", wrapped) from exc
+        raise
 
 
 def _conflict(hub, ctx, mbx, change_types) -> None:

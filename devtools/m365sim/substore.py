@@ -38,7 +38,7 @@ class Subscription:
     extra: dict = field(default_factory=dict)
 
     def as_graph(self) -> dict:
-        """The documented subscription object (GRAPH_NOTES A1 201 example)."""
+        """The documented subscription object (subscription-post-subscriptions.md, the 201 example)."""
         return {
             "id": self.id,
             "resource": self.resource,

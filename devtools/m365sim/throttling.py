@@ -1,4 +1,5 @@
-"""Outlook's per (app id, mailbox) limits (GRAPH_NOTES F): concurrent requests and a request budget per window.
+"""Outlook's per (app id, mailbox) limits (throttling-limits.md, Outlook service limits): concurrent requests
+and a request budget per window.
 
 Throttled requests count against the budget too ("throttled requests still count against usage").
 """

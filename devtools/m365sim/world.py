@@ -40,11 +40,11 @@ class Clock:
 @dataclass
 class Settings(NotifySettings):
     token_lifetime_s: int = 3600
-    max_concurrency: int = 4  # per (app, mailbox), GRAPH_NOTES F
+    max_concurrency: int = 4  # per (app, mailbox), throttling-limits.md
     request_budget: int = 10_000  # per (app, mailbox) per window
     budget_window_s: int = 600
     latency_ms: int = 0
-    rbac_delay_s: int = 0  # real Exchange: 30 min to 2 h (GRAPH_NOTES G2)
+    rbac_delay_s: int = 0  # real Exchange: 30 min to 2 h (application-rbac)
     page_size_events: int = 10  # default $top of /events and /calendarView (undocumented; Outlook answers 10)
     page_size_delta: int = 10
     page_size_places: int = 100  # place-list.md
@@ -53,6 +53,8 @@ class Settings(NotifySettings):
     delta_state_capacity: int = 10_000  # sync states live in a capacity-limited cache; oldest evicted
     token_latency_ms: int = 0
     calendar_view_max_days: int = 1825  # docs-contrib issue 6321: "Maximum number of days: 1825"
+    decline_check_order: str = "id_first"  # or "permission_first": see decline.py
+    places_list_after_s: int = 0  # new rooms from the control API stay out of /places this long (places.py)
 
     def update(self, values: dict) -> None:
         for k, v in values.items():
@@ -68,7 +70,8 @@ class AppRegistration:
     secrets: list[str] = field(default_factory=lambda: [DEFAULT_SECRET])
     certificate_pems: list[str] = field(default_factory=list)  # public certs (or keys) for client assertions
     redirect_uris: list[str] = field(default_factory=lambda: list(DEFAULT_REDIRECTS))
-    permissions: list[str] = field(default_factory=lambda: ["Place.Read.All"])  # consented on admin consent
+    # consented on admin consent: infra/entra/roomcal-app-permissions.json
+    permissions: list[str] = field(default_factory=lambda: ["Place.Read.All", "User.Read.All"])
     display_name: str = "RoomCal"
 
 
@@ -91,6 +94,14 @@ class Mailbox:
     country: str = "NL"
     exchange_enabled: bool = True
     time_zone: str = "Europe/Amsterdam"
+    # Set-CalendarProcessing -RemovePrivateProperty: $true by default on resource mailboxes, which clears the
+    # private flag of meetings booked into them (ps-docs Set-CalendarProcessing). None: the default for the kind.
+    remove_private_property: bool | None = None
+
+    @property
+    def clears_private_flag(self) -> bool:
+        default = self.kind == "room"
+        return default if self.remove_private_property is None else self.remove_private_property
 
     @property
     def recipient_type(self) -> str:
@@ -114,6 +125,7 @@ class Place:
     city: str = "Amsterdam"
     country: str = "NL"
     hidden: bool = False
+    listed_at: datetime | None = None  # /places lists it from then on (None: at once); see places.py
 
 
 @dataclass

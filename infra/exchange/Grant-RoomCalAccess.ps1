@@ -3,12 +3,18 @@
     Grants RoomCal access to room-mailbox calendars only, with Exchange Online RBAC for Applications.
 
 .DESCRIPTION
-    The parameterised twin of the script RoomCal generates at
-    GET /api/tenants/{tenant_id}/rbac-script (same cmdlets, same role names; a test keeps them in step).
+    The one source of RoomCal's Exchange RBAC script: GET /api/tenants/{tenant_id}/rbac-script returns this
+    file unchanged, run with the tenant's values as parameters.
     Run as an Exchange Administrator (or Organization Management member) in PowerShell 7 or Windows
-    PowerShell 5.1 with the modules Microsoft.Graph.Applications and ExchangeOnlineManagement.
-    Safe to run again: existing objects are reused, the scope's filter is updated.
-    Exchange caches RBAC changes for 30 minutes to 2 hours; RoomCal re-checks denied rooms by itself.
+    PowerShell 5.1 with the modules Microsoft.Graph.Applications and ExchangeOnlineManagement
+    (Install-Module <name> -Scope CurrentUser).
+    Safe to run again: existing objects are reused. The filter of an existing management scope is changed only
+    when RoomCal's own role assignments are the only ones on it; any other scope of that name is left alone.
+    Exchange caches RBAC changes for 30 minutes to 2 hours: rooms may show 'outside the RBAC scope' in RoomCal
+    until then; RoomCal re-checks them by itself.
+    Sources: "Role Based Access Control for Applications in Exchange Online" (learn.microsoft.com/exchange/
+    permissions-exo/application-rbac); Get-ManagementRoleAssignment and Test-ServicePrincipalAuthorization
+    (learn.microsoft.com/powershell/module/exchange/).
 
 .EXAMPLE
     ./Grant-RoomCalAccess.ps1 -AppId <RoomCal client id> -TenantId <tenant id> -GroupName 'RoomCal Rooms'
@@ -43,9 +49,17 @@ param(
 
     [ValidateLength(1, 64)]
     [ValidatePattern('^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$')]
-    [string] $ScopeName = 'RoomCal Room Calendars Scope'
+    [string] $ScopeName = 'RoomCal Room Calendars Scope',
+
+    # Keep the private flag of meetings booked into the rooms in scope (see step 8).
+    [switch] $KeepPrivateFlag
 )
 $ErrorActionPreference = 'Stop'
+
+# The Exchange application roles RoomCal is granted on the scope: one line per role.
+$RoomCalRoles = @(
+    $RoleName                                   # calendars: read them, or read them and decline no-shows
+)
 
 # 1. Find RoomCal's enterprise application (service principal) in Microsoft Entra ID.
 #    It exists once an admin has consented to RoomCal (step 1 in RoomCal).
@@ -64,6 +78,14 @@ if (-not $ServicePrincipalExchange) {
     $ServicePrincipalExchange = New-ServicePrincipal @Pointer -DisplayName $ServicePrincipalAad.DisplayName
 }
 
+# RoomCal's role assignments are found by their assignee, this service principal, whatever name Exchange shows
+# for it (Get-ManagementRoleAssignment documents no ServicePrincipal value for -RoleAssigneeType).
+$RoomCalIds = @($ServicePrincipalExchange.Identity, $ServicePrincipalExchange.Name, $ServicePrincipalExchange.ObjectId,
+    $ServicePrincipalExchange.AppId, $ServicePrincipalAad.Id, $AppId) | Where-Object { $_ } | ForEach-Object { "$_" }
+function Test-RoomCalAssignment($Assignment) {
+    ("$($Assignment.RoleAssignee)" -in $RoomCalIds) -or ("$($Assignment.RoleAssigneeName)" -in $RoomCalIds)
+}
+
 # 3. The scope's filter, always limited to room mailboxes. Values inside an OPATH filter are
 #    single-quoted with quotes doubled (PowerShell also treats U+2018..U+201B as quotes).
 if ($PSCmdlet.ParameterSetName -eq 'Group') {
@@ -75,13 +97,20 @@ if ($PSCmdlet.ParameterSetName -eq 'Group') {
     $RecipientFilter = "(CountryOrRegion -eq '$CountryCode') -and (RecipientTypeDetails -eq 'RoomMailbox')"
 }
 
-# 4. Create (or update) the management scope; only room mailboxes ever match it.
+# 4. Create the management scope, or reuse one of that name. Its filter is changed only when RoomCal's own role
+#    assignments are the only ones on it: never rewrite a scope someone else created or also uses.
 $ManagementScope = Get-ManagementScope -Identity $ScopeName -ErrorAction SilentlyContinue
-if ($ManagementScope) {
+if (-not $ManagementScope) {
+    $ManagementScope = New-ManagementScope -Name $ScopeName -RecipientRestrictionFilter $RecipientFilter
+} elseif ("$($ManagementScope.RecipientFilter)" -ne $RecipientFilter) {
+    $OnScope = @(Get-ManagementRoleAssignment | Where-Object { "$($_.CustomResourceScope)" -eq $ScopeName })
+    $Others = @($OnScope | Where-Object { -not (Test-RoomCalAssignment $_) })
+    if ($OnScope.Count -eq 0 -or $Others.Count -gt 0) {
+        throw ("A management scope named '$ScopeName' already exists with another filter, and RoomCal did not " +
+            "create it (or others use it too); it was left unchanged. Run this script again with -ScopeName <a new name>.")
+    }
     Set-ManagementScope -Identity $ScopeName -RecipientRestrictionFilter $RecipientFilter
     $ManagementScope = Get-ManagementScope -Identity $ScopeName
-} else {
-    $ManagementScope = New-ManagementScope -Name $ScopeName -RecipientRestrictionFilter $RecipientFilter
 }
 
 # 5. Preview: the room mailboxes RoomCal will be able to read. Empty? Add rooms to the group
@@ -89,14 +118,30 @@ if ($ManagementScope) {
 Get-Recipient -RecipientPreviewFilter $ManagementScope.RecipientFilter -ResultSize Unlimited |
     Format-Table Name, PrimarySmtpAddress, RecipientTypeDetails
 
-# 6. Assign the role to the application on that scope (once).
-$Assignments = Get-ManagementRoleAssignment -Role $RoleName -RoleAssigneeType ServicePrincipal
-$Existing = $Assignments | Where-Object { $_.CustomResourceScope -eq $ScopeName }
-if (-not $Existing) {
-    New-ManagementRoleAssignment -App $ServicePrincipalExchange.ObjectId -Role $RoleName -CustomResourceScope $ScopeName
+# 6. Assign each role to the application on that scope (once), found by assignee and scope.
+foreach ($Role in $RoomCalRoles) {
+    $Mine = @(Get-ManagementRoleAssignment -Role $Role | Where-Object { Test-RoomCalAssignment $_ })
+    if (-not ($Mine | Where-Object { "$($_.CustomResourceScope)" -eq $ScopeName })) {
+        New-ManagementRoleAssignment -App $ServicePrincipalExchange.ObjectId -Role $Role -CustomResourceScope $ScopeName
+    }
+    foreach ($Other in ($Mine | Where-Object { "$($_.CustomResourceScope)" -ne $ScopeName })) {
+        Write-Warning "RoomCal also holds '$Role' on '$($Other.CustomResourceScope)' ($($Other.Name)): grants add up."
+    }
 }
 
-# 7. Check: what the application may do, bypassing Exchange's RBAC cache. Add
-#    -Resource <room address> to see InScope True/False for one room.
-Test-ServicePrincipalAuthorization -Identity $ServicePrincipalExchange.ObjectId | Format-Table
+# 7. Check: what the application may do, bypassing Exchange's RBAC cache. -Identity takes the AppId
+#    (documented: Name, DN, GUID, AppId or ServiceId). Add -Resource <room address> to see InScope for one room.
+Test-ServicePrincipalAuthorization -Identity $AppId | Format-Table
+
+# 8. Private meetings. Exchange clears the private flag of meetings booked into room mailboxes by default
+#    (Set-CalendarProcessing -RemovePrivateProperty $true), so RoomCal cannot tell a private meeting in a room
+#    calendar and names no organisers unless the tenant turns 'show_organisers' on. To keep the flag on new
+#    bookings, run this script with -KeepPrivateFlag: it sets -RemovePrivateProperty $false on the rooms in scope.
+if ($KeepPrivateFlag) {
+    Get-Recipient -RecipientPreviewFilter $ManagementScope.RecipientFilter -ResultSize Unlimited |
+        ForEach-Object { Set-CalendarProcessing -Identity $_.PrimarySmtpAddress -RemovePrivateProperty $false }
+} else {
+    Write-Host ("Rooms clear the private flag of meetings (RemovePrivateProperty `$true, Exchange's default): " +
+        "run again with -KeepPrivateFlag before turning on organiser names in RoomCal.")
+}
 Write-Host "Done. Graph sees RBAC changes within 30 minutes to 2 hours; then 'Continue setup' in RoomCal."

@@ -1,7 +1,7 @@
 """App-only access tokens from Microsoft Entra ID, one MSAL client per tenant.
 
 ``TokenProvider(tenant_id)`` returns a Graph access token for that tenant (client-credentials
-flow, scope ``https://graph.microsoft.com/.default``). Each tenant gets one
+flow, scope ``https://<graph host>/.default``: shared/clouds.py). Each tenant gets one
 ``msal.ConfidentialClientApplication``, built on first use and kept for the process, so MSAL's
 in-memory token cache is reused until the token nears expiry.
 
@@ -44,7 +44,8 @@ class TokenProvider:
     """Callable ``(tenant_id) -> access token``; thread-safe; one MSAL app per tenant."""
 
     def __init__(self, *, client_id: str, credential: str | dict, login_base_url: str,
-                 session: requests.Session, app_factory: Callable[..., Any] | None = None) -> None:
+                 session: requests.Session, app_factory: Callable[..., Any] | None = None,
+                 scope: str = GRAPH_SCOPE) -> None:
         if not client_id or not credential:
             raise ConfigurationError("RoomCal has no app registration credentials",
                                      fix="set ROOMCAL_CLIENT_ID and ROOMCAL_CLIENT_SECRET "
@@ -53,6 +54,7 @@ class TokenProvider:
         self._credential = credential
         self._login_base_url = login_base_url.rstrip("/")
         self._session = session
+        self._scope = scope
         self._factory = app_factory or msal.ConfidentialClientApplication
         self._apps: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -64,7 +66,7 @@ class TokenProvider:
         else:
             credential = settings.client_secret.get_secret_value()
         return cls(client_id=settings.client_id, credential=credential,
-                   login_base_url=settings.login_base_url, session=session)
+                   login_base_url=settings.login_base_url, session=session, scope=settings.graph_scope)
 
     def __call__(self, tenant_id: str) -> str:
         return self.token(tenant_id)
@@ -77,7 +79,7 @@ class TokenProvider:
         tenant = keys.normalise_tenant_id(tenant_id)
         app = self._app(tenant)
         try:
-            result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
+            result = app.acquire_token_for_client(scopes=[self._scope])
         except (requests.RequestException, ValueError, MsalServiceError) as exc:
             raise Unavailable(f"Microsoft Entra ID token endpoint unreachable for tenant {tenant}",
                               detail={"tenant": tenant, "cause": type(exc).__name__}) from None

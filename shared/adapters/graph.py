@@ -39,6 +39,7 @@ log = logging.getLogger("roomcal.graph")
 BATCH_LIMIT = 20  # requests per $batch call (https://learn.microsoft.com/graph/json-batching)
 _IDEMPOTENT = {"GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 _MAX_THROTTLE_RETRIES = 10
+_MAX_SKIP_PAGES = 1000  # $top/$skip paging: 100,000 rooms at the default page size
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,12 @@ class GraphClient:
 
     def list_rooms(self, tenant: str) -> Iterator[dict]:
         """All room places of the tenant (needs Place.Read.All).
-        https://learn.microsoft.com/graph/api/place-list"""
-        yield from self._items(tenant, "/places/microsoft.graph.room", params={"$top": str(self._page_size)})
+
+        /places answers at most ``$top`` rooms (100 by default) and, unlike the paging docs, no
+        ``@odata.nextLink`` (docs-contrib issues 341 and 6252; msgraph-sdk-dotnet 2190: 1,535 rooms,
+        100 listed): page with ``$top``/``$skip`` until a short page, and still follow a nextLink
+        should one ever appear. https://learn.microsoft.com/graph/api/place-list"""
+        yield from self._skip_paged(tenant, "/places/microsoft.graph.room")
 
     def get_user(self, tenant: str, email: str) -> dict:
         """``{"id", "mail", "userPrincipalName"}`` of a mailbox's user object (its object id).
@@ -216,6 +221,10 @@ class GraphClient:
         return self._call(tenant, "PATCH", f"/subscriptions/{_seg(subscription_id, 'subscription id')}",
                           json_body={"expirationDateTime": _iso(expiration)})
 
+    def list_subscriptions(self, tenant: str) -> Iterator[dict]:
+        """The app's subscriptions in this tenant. https://learn.microsoft.com/graph/api/subscription-list"""
+        yield from self._items(tenant, "/subscriptions")
+
     def get_subscription(self, tenant: str, subscription_id: str) -> dict:
         """One subscription; NotFound when Graph removed it. https://learn.microsoft.com/graph/api/subscription-get"""
         return self._call(tenant, "GET", f"/subscriptions/{_seg(subscription_id, 'subscription id')}")
@@ -240,6 +249,24 @@ class GraphClient:
             body = self._call(tenant, "GET", url, mailbox=mailbox, params=params, headers=headers)
             yield from (i for i in body.get("value") or [] if isinstance(i, dict))
             url, params = body.get("@odata.nextLink"), None  # nextLink already carries the query
+
+    def _skip_paged(self, tenant: str, path: str) -> Iterator[dict]:
+        top, skip, seen = self._page_size, 0, set()
+        for _ in range(_MAX_SKIP_PAGES):
+            body = self._call(tenant, "GET", path, params={"$top": str(top), "$skip": str(skip)})
+            items = [i for i in body.get("value") or [] if isinstance(i, dict)]
+            if body.get("@odata.nextLink"):  # a server that does page: follow it from here on
+                yield from items
+                yield from self._items(tenant, body["@odata.nextLink"])
+                return
+            fresh = [i for i in items if _identity(i) not in seen]
+            seen.update(_identity(i) for i in fresh)
+            yield from fresh
+            if len(items) < top or not fresh:  # a short page ends it; a page of repeats means $skip is ignored
+                return
+            skip += len(items)
+        raise Unavailable(f"Microsoft Graph kept returning full pages of {path} past {_MAX_SKIP_PAGES} pages; "
+                          "stopped paging", fix="retry later")
 
     def _call(self, tenant: str, method: str, url: str, *, mailbox: str | None = None, params: dict | None = None,
               json_body: Any = None, headers: dict | None = None) -> dict:
@@ -341,6 +368,10 @@ def _json(response: requests.Response, client_request_id: str) -> dict:
                           detail={"http_status": response.status_code, "client_request_id": client_request_id,
                                   "request_id": response.headers.get("request-id")}) from None
     return body if isinstance(body, dict) else {"value": body}
+
+
+def _identity(item: dict) -> str:
+    return str(item.get("id") or item.get("emailAddress") or sorted(item.items()))
 
 
 def _seg(value: str, what: str) -> str:

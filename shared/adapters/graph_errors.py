@@ -10,6 +10,7 @@ message. Every error keeps Graph's request id (and our client-request-id, the da
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -21,6 +22,7 @@ from shared.errors import (
     Conflict,
     DeltaTokenExpired,
     InvalidInput,
+    LifetimeTooLong,
     MailboxAccessDenied,
     MailboxNotFound,
     NotFound,
@@ -90,12 +92,44 @@ def error_details(status: int, body: Any, headers: Any) -> tuple[set[str], dict]
     return {c.lower() for c in codes}, {k: v for k, v in detail.items() if v is not None}
 
 
+# The subscription service wraps Exchange's answer into its message: the code alone says nothing, so here (and
+# only here) the message is read. Observed: "Operation: Create; Exception: [Status Code: Forbidden; Reason:
+# Forbidden]" (docs-contrib issue 7625, a room calendar), "[Status Code: NotFound; Reason: REST API is not yet
+# supported for this mailbox.]" (issue 5988), "Subscription expiration can only be 4230 minutes in the future."
+# (issue 7726).
+_WRAPPED_STATUS = re.compile(r"Status Code:\s*(\w+)", re.IGNORECASE)
+_LIFETIME = re.compile(r"expiration can only be (\d+) minutes in the future", re.IGNORECASE)
+
+
+def _extension_error(detail: dict, mailbox: str | None) -> RoomCalError | None:
+    message = detail.get("graph_message") or ""
+    lifetime = _LIFETIME.search(message)
+    if lifetime:
+        minutes = int(lifetime.group(1))
+        return LifetimeTooLong(f"Microsoft Graph allows subscriptions at most {minutes} minutes ahead",
+                               max_minutes=minutes, fix=f"RoomCal retries with {minutes} minutes", detail=detail)
+    wrapped = _WRAPPED_STATUS.search(message)
+    inner = wrapped.group(1).lower() if wrapped else ""
+    if inner == "forbidden" and mailbox and "limit" not in message.lower():  # the per-mailbox quota says "limit"
+        return MailboxAccessDenied(
+            f"room mailbox {mailbox} is outside the application's Exchange RBAC scope: add it to the scope's group",
+            fix=RBAC_FIX, detail=detail)
+    if inner == "notfound" and mailbox:
+        return MailboxNotFound(f"room mailbox {mailbox} was not found in Exchange Online or is not enabled "
+                               "for Microsoft Graph", fix=MAILBOX_FIX, detail=detail)
+    return None
+
+
 def map_graph_error(status: int, body: Any, headers: Any = None, *, mailbox: str | None = None) -> RoomCalError:
     """The domain error for a Graph answer with ``status`` >= 400."""
     codes, detail = error_details(status, body, headers)
     code = detail.get("code", "no code")
     if mailbox:
         detail["room"] = mailbox
+    if "extensionerror" in codes and 400 <= status < 500:
+        wrapped = _extension_error(detail, mailbox)
+        if wrapped is not None:
+            return wrapped
     if status == 410 or codes & DELTA_EXPIRED_CODES:
         return DeltaTokenExpired("Microsoft Graph no longer has this room's sync state (the delta token expired)",
                                  fix="drop the stored delta link and run a full resync of the room", detail=detail)

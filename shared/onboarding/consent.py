@@ -71,8 +71,10 @@ def tenant_wide_calendar_roles(roles: list[str]) -> list[str]:
 
 class ConsentService:
     def __init__(self, *, tables, clock, tokens: TokenSource, client_id: str, login_base_url: str,
-                 public_base_url: str, ttl: timedelta = timedelta(minutes=30)) -> None:
+                 public_base_url: str, ttl: timedelta = timedelta(minutes=30),
+                 graph_scope: str = GRAPH_DEFAULT_SCOPE) -> None:
         self._tables, self._clock, self._tokens = tables, clock, tokens
+        self._scope = graph_scope  # national clouds consent to their own Graph host (shared/clouds.py)
         self._client_id, self._login, self._public = client_id, login_base_url.rstrip("/"), public_base_url.rstrip("/")
         self._ttl = ttl
 
@@ -104,7 +106,7 @@ class ConsentService:
             "created_by": created_by or "unknown", "created_at": now.isoformat(),
             "expires_at": expires_at.isoformat(), "used": False,
         })
-        query = urlencode({"client_id": self._client_id, "scope": GRAPH_DEFAULT_SCOPE,
+        query = urlencode({"client_id": self._client_id, "scope": self._scope,
                            "redirect_uri": self.redirect_uri, "state": state})
         return f"{self._login}/{quote(hint or 'organizations', safe='')}/v2.0/adminconsent?{query}", expires_at
 

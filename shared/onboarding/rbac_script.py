@@ -1,22 +1,24 @@
 """The ready-to-run Exchange Online PowerShell script that scopes RoomCal to room mailboxes.
 
-Same steps as infra/exchange/Grant-RoomCalAccess.ps1 (a test keeps the two in step), with
-the tenant's values filled in. Everything the admin typed reaches the script only as a
-single-quoted literal (see shared/onboarding/powershell.py); the group's distinguished name,
-which Exchange supplies at run time, is OPATH-escaped by the script itself.
+One source: the script is infra/exchange/Grant-RoomCalAccess.ps1, unchanged, run as a script
+block with the tenant's values splatted as its parameters. Everything the admin typed reaches
+the script only as a single-quoted literal (see shared/onboarding/powershell.py); the group's
+distinguished name, which Exchange supplies at run time, is OPATH-escaped by the script itself.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from shared.errors import InvalidInput
+from shared.errors import ConfigurationError, InvalidInput
 from shared.onboarding.countries import ISO_3166_ALPHA2
-from shared.onboarding.powershell import opath_literal, ps_literal, unsafe_characters
+from shared.onboarding.powershell import ps_literal, unsafe_characters
 
+SOURCE = Path(__file__).resolve().parents[2] / "infra" / "exchange" / "Grant-RoomCalAccess.ps1"
 DEFAULT_SCOPE_NAME = "RoomCal Room Calendars Scope"
 ROLE_NAMES = {"readwrite": "Application Calendars.ReadWrite", "read": "Application Calendars.Read"}
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -42,6 +44,7 @@ class RbacScriptRequest(BaseModel):
     country: str | None = None
     role: Literal["readwrite", "read"] = "readwrite"
     scope_name: str = DEFAULT_SCOPE_NAME
+    keep_private_flag: bool = False  # also run Set-CalendarProcessing -RemovePrivateProperty $false on the rooms
 
     @field_validator("group")
     @classmethod
@@ -87,91 +90,35 @@ def build_rbac_script(request: RbacScriptRequest, *, app_id: str, tenant_id: str
             "role=read cannot decline no-show meetings, but this tenant has no-show release enabled",
             fix="use role=readwrite, or turn no-show release off in the tenant settings first",
         )
-    variables = [
-        f"$AppId = {ps_literal(app_id)}",
-        f"$TenantId = {ps_literal(tenant_id)}",
-        f"$ScopeName = {ps_literal(request.scope_name)}",
-        f"$RoleName = {ps_literal(request.role_name)}",
-    ]
-    if request.scope == "group":
-        variables.append(f"$GroupName = {ps_literal(request.group)}")
-        filter_step = GROUP_FILTER_STEP
-    else:
-        opath = f"(CountryOrRegion -eq {opath_literal(request.country)}) -and (RecipientTypeDetails -eq 'RoomMailbox')"
-        variables.append(f"$RecipientFilter = {ps_literal(opath)}")
-        filter_step = COUNTRY_FILTER_STEP
-    header = HEADER.replace("<role>", request.role_name)
-    return "\n".join([header, *variables, "", CONNECT_STEPS, filter_step, SCOPE_AND_ROLE_STEPS]) + "\n"
+    parameters = {"AppId": app_id, "TenantId": tenant_id}
+    parameters.update({"GroupName": request.group} if request.scope == "group" else {"CountryCode": request.country})
+    parameters.update({"RoleName": request.role_name, "ScopeName": request.scope_name})
+    lines = [f"    {name} = {ps_literal(value)}" for name, value in parameters.items()]
+    if request.keep_private_flag:
+        lines.append("    KeepPrivateFlag = $true")
+    header = HEADER.replace("<role>", request.role_name).replace("<tenant>", tenant_id)
+    body = ["$RoomCalParameters = @{", *lines, "}", "& {", source_script(), "} @RoomCalParameters"]
+    return "\n".join([header, *body]) + "\n"
+
+
+def source_script() -> str:
+    """infra/exchange/Grant-RoomCalAccess.ps1, the one source of the script's steps."""
+    try:
+        return SOURCE.read_text(encoding="utf-8-sig").rstrip("\n")
+    except OSError as exc:
+        raise ConfigurationError(f"the RBAC script template is missing from the deployment ({SOURCE.name}: "
+                                 f"{exc.strerror})", fix="deploy infra/exchange/Grant-RoomCalAccess.ps1 with the "
+                                 "app (it must not be excluded by .funcignore)") from None
 
 
 HEADER = """\
-# RoomCal: Exchange Online RBAC for Applications for room calendars.
+# RoomCal: Exchange Online RBAC for Applications for the room calendars of tenant <tenant>.
 # Run as an Exchange Administrator (or Organization Management member) in PowerShell 7 or
 # Windows PowerShell 5.1, with the modules Microsoft.Graph.Applications and
 # ExchangeOnlineManagement (Install-Module <name> -Scope CurrentUser).
 # It grants RoomCal '<role>' on room mailboxes in one management scope only.
-# Safe to run again: existing objects are reused, the scope's filter is updated.
+# The values RoomCal filled in are below; the steps after them are infra/exchange/Grant-RoomCalAccess.ps1
+# from RoomCal's repository, unchanged (Get-Help on that file explains each parameter).
 # Exchange caches RBAC changes for 30 minutes to 2 hours: rooms may show 'outside the RBAC
 # scope' in RoomCal until then; RoomCal re-checks them by itself.
-$ErrorActionPreference = 'Stop'
-"""
-
-CONNECT_STEPS = """\
-# 1. Find RoomCal's enterprise application (service principal) in Microsoft Entra ID.
-#    It exists once an admin has consented to RoomCal (step 1 in RoomCal).
-Connect-MgGraph -TenantId $TenantId -Scopes 'Application.Read.All'
-$ServicePrincipalAad = Get-MgServicePrincipal -Filter "appId eq '$AppId'"
-if (-not $ServicePrincipalAad) {
-    throw "RoomCal ($AppId) is not installed in this tenant: complete the admin consent first."
-}
-Write-Host "Entra service principal: $($ServicePrincipalAad.DisplayName) ($($ServicePrincipalAad.Id))"
-
-# 2. Connect to Exchange Online and create (or reuse) the Exchange pointer to that application.
-Connect-ExchangeOnline
-$ServicePrincipalExchange = Get-ServicePrincipal -Identity $ServicePrincipalAad.AppId -ErrorAction SilentlyContinue
-if (-not $ServicePrincipalExchange) {
-    $Pointer = @{ AppId = $ServicePrincipalAad.AppId; ObjectId = $ServicePrincipalAad.Id }
-    $ServicePrincipalExchange = New-ServicePrincipal @Pointer -DisplayName $ServicePrincipalAad.DisplayName
-}
-"""
-
-GROUP_FILTER_STEP = """\
-# 3. The scope: room mailboxes that are direct members of the mail-enabled security group.
-#    The group's distinguished name goes into an OPATH filter, so quotes in it are doubled.
-$SecurityGroup = Get-Group -Identity $GroupName
-$QuoteCharacters = "['" + [char]0x2018 + [char]0x2019 + [char]0x201A + [char]0x201B + "]"
-$GroupDn = $SecurityGroup.DistinguishedName -replace "($QuoteCharacters)", '$1$1'
-$RecipientFilter = "(MemberOfGroup -eq '$GroupDn') -and (RecipientTypeDetails -eq 'RoomMailbox')"
-"""
-
-COUNTRY_FILTER_STEP = """\
-# 3. The scope: room mailboxes whose CountryOrRegion is the chosen country (filter above).
-"""
-
-SCOPE_AND_ROLE_STEPS = """\
-# 4. Create (or update) the management scope; only room mailboxes ever match it.
-$ManagementScope = Get-ManagementScope -Identity $ScopeName -ErrorAction SilentlyContinue
-if ($ManagementScope) {
-    Set-ManagementScope -Identity $ScopeName -RecipientRestrictionFilter $RecipientFilter
-    $ManagementScope = Get-ManagementScope -Identity $ScopeName
-} else {
-    $ManagementScope = New-ManagementScope -Name $ScopeName -RecipientRestrictionFilter $RecipientFilter
-}
-
-# 5. Preview: the room mailboxes RoomCal will be able to read. Empty? Add rooms to the group
-#    (or set their CountryOrRegion) and run this script again.
-Get-Recipient -RecipientPreviewFilter $ManagementScope.RecipientFilter -ResultSize Unlimited |
-    Format-Table Name, PrimarySmtpAddress, RecipientTypeDetails
-
-# 6. Assign the role to the application on that scope (once).
-$Assignments = Get-ManagementRoleAssignment -Role $RoleName -RoleAssigneeType ServicePrincipal
-$Existing = $Assignments | Where-Object { $_.CustomResourceScope -eq $ScopeName }
-if (-not $Existing) {
-    New-ManagementRoleAssignment -App $ServicePrincipalExchange.ObjectId -Role $RoleName -CustomResourceScope $ScopeName
-}
-
-# 7. Check: what the application may do, bypassing Exchange's RBAC cache. Add
-#    -Resource <room address> to see InScope True/False for one room.
-Test-ServicePrincipalAuthorization -Identity $ServicePrincipalExchange.ObjectId | Format-Table
-Write-Host "Done. Graph sees RBAC changes within 30 minutes to 2 hours; then 'Continue setup' in RoomCal."
 """

@@ -2,22 +2,37 @@
 
 Read access: the first page of a one-day calendarView (events are dropped unread, never
 logged). Write access (only when no-show release is on): declining an event id that
-cannot exist. Exchange checks the caller's rights on the mailbox before it looks for the
-item, so "item not found" proves write access and "access denied" means read-only, without
-changing anything in the calendar.
+cannot exist, which changes nothing in the calendar. This probe is undocumented, so only
+its one unambiguous answer counts: 404 ``ErrorItemNotFound`` means Exchange checked the
+write permission and then looked for the item; 403 means read-only. The id is well formed
+(shaped like a real Exchange item id), so it is never refused as malformed before the
+permission check, whichever of the two Exchange checks first; any other answer (400
+``ErrorInvalidIdMalformed`` included) is "write access unknown", with the cmdlet that tells.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.errors import InvalidInput, MailboxAccessDenied, MailboxNotFound, NotFound, RoomCalError, Throttled
+from shared.errors import MailboxAccessDenied, MailboxNotFound, NotFound, RoomCalError, Throttled
 
-PROBE_EVENT_ID = "AAMkAGRvb21DYWwtd3JpdGUtcHJvYmUtbm90LWFuLWV2ZW50AAA="
+# The layout of an Exchange REST item id (URL-safe base64 of 0x00 0x03 0x24 0x00, the mailbox GUID in ASCII, then
+# the store entry id of the folder and the item), with GUIDs that belong to no mailbox: 115 bytes, 156 characters.
+PROBE_EVENT_ID = base64.urlsafe_b64encode(
+    b"\x00\x03\x24\x00" + b"00000000-0000-4000-8000-526f6f6d4361"  # "RoomCa"
+    + b"\x00\x46\x00\x00\x00\x00\x00" + bytes(16) + b"\x07\x00" + bytes(22) + b"\x00\x00\x01\x0d\x00\x00"
+    + bytes(22)
+).decode("ascii")
 RBAC_DELAY_NOTE = ("Exchange caches RBAC changes for 30 minutes to 2 hours: rooms denied now may turn ready "
-                   "later; RoomCal re-checks them every 15 minutes for 3 hours after the last change.")
+                   "later; RoomCal re-checks them every 15 minutes for 3 hours after the last change. New rooms "
+                   "reach Microsoft's room directory (/places) up to 48 hours late: those are re-checked for "
+                   "48 hours.")
 RECHECKED_CODES = {"outside_rbac_scope", "read_only_role", "throttled"}
+# New rooms reach Microsoft's room directory (/places) up to about 48 hours after they are created
+# (Microsoft engineers in microsoft-graph-docs issues 20558 and 7192).
+DIRECTORY_DELAY = timedelta(hours=48)
 
 REASONS: dict[str, tuple[str, str, str]] = {
     # code: (sync status, reason, fix)
@@ -30,6 +45,11 @@ REASONS: dict[str, tuple[str, str, str]] = {
         "not_synced", "outside the RBAC scope: RoomCal's Exchange role assignment does not cover this mailbox",
         "add the room to the management scope's mail-enabled security group (or set its CountryOrRegion), "
         "or re-run the RBAC script; Exchange applies it within 30 minutes to 2 hours and RoomCal re-checks"),
+    "not_in_directory_yet": (
+        "pending", "pending — not yet in Microsoft's room directory: Graph can read this mailbox, but /places does "
+        "not list it yet (new rooms appear there up to about 48 hours after they are created)",
+        "none needed if it is a new room: RoomCal re-checks it automatically for 48 hours and syncs it once it is "
+        "listed; if it is not a room, convert it (Set-Mailbox -Type Room) or remove it from RoomCal"),
     "not_a_room_mailbox": (
         "not_synced", "not a room mailbox: the address is not among the tenant's rooms in Microsoft Graph (/places)",
         "convert it to a room mailbox (Set-Mailbox -Type Room), unhide it from the address lists if it is a "
@@ -37,6 +57,12 @@ REASONS: dict[str, tuple[str, str, str]] = {
     "read_only_role": (
         "not_synced", "read-only role while no-show release is enabled: RoomCal cannot decline meetings here",
         "assign 'Application Calendars.ReadWrite' (RBAC script with role=readwrite) or turn no-show release off"),
+    "write_unknown": (
+        "synced", "verified: RoomCal can read this calendar; whether it may decline no-shows in it is unknown "
+        "(Microsoft Graph answered the write probe with {code})",
+        "in Exchange Online PowerShell run Test-ServicePrincipalAuthorization -Identity <RoomCal's AppId, as in "
+        "the RBAC script> -Resource <this room's address>: the 'Application Calendars.ReadWrite' row must show "
+        "InScope True; if not, re-run the RBAC script with role=readwrite"),
     "throttled": ("pending", "throttled by Microsoft Graph: retry scheduled", "none needed; RoomCal retries"),
     "consent_missing": (
         "not_synced", "RoomCal has no admin consent in this tenant (revoked or never granted)",
@@ -78,7 +104,7 @@ def check_room(graph, tenant_id: str, email: str, *, now: datetime, want_write: 
             raise
         return _failed("unexpected_error", exc)
     if listed_in_places is False:
-        return CheckResult("not_a_room_mailbox", can_read=True)
+        return CheckResult("not_in_directory_yet", can_read=True)  # the caller turns it into "not a room" after 48 h
     if not want_write:
         return CheckResult("ready", can_read=True)
     return _check_write(graph, tenant_id, email)
@@ -89,15 +115,17 @@ def _check_write(graph, tenant_id: str, email: str) -> CheckResult:
         graph.decline_event(tenant_id, email, PROBE_EVENT_ID, "", send_response=False)
     except MailboxAccessDenied as exc:
         return _failed("read_only_role", exc, can_read=True)
-    except (NotFound, InvalidInput) as exc:
-        if isinstance(exc, MailboxNotFound):
-            return _failed("mailbox_not_found", exc)
+    except MailboxNotFound as exc:
+        return _failed("mailbox_not_found", exc)
     except Throttled:
         raise
     except RoomCalError as exc:
         if exc.code == "consent_missing":
             raise
-        return _failed("unexpected_error", exc, can_read=True)
+        if isinstance(exc, NotFound) and str(exc.detail.get("code", "")).lower() == "erroritemnotfound":
+            return CheckResult("ready", can_read=True, can_write=True)
+        return _failed("write_unknown", exc, can_read=True)
+    # 202: an item with this id existed and was declined. It cannot, but write access is proven.
     return CheckResult("ready", can_read=True, can_write=True)
 
 

@@ -30,7 +30,7 @@ def consent_service(services) -> ConsentService:
     settings = services.settings
     return ConsentService(tables=services.tables, clock=services.clock, tokens=_tokens(services),
                           client_id=settings.client_id, login_base_url=settings.login_base_url,
-                          public_base_url=settings.public_base_url,
+                          public_base_url=settings.public_base_url, graph_scope=settings.graph_scope,
                           ttl=timedelta(minutes=settings.consent_state_minutes))
 
 

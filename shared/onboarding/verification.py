@@ -20,7 +20,13 @@ from shared.errors import AccessDenied, InvalidInput, NotFound, RoomCalError, Th
 from shared.log import log_event
 from shared.onboarding import rooms, tenants
 from shared.onboarding.consent import tenant_wide_calendar_roles
-from shared.onboarding.room_checks import RBAC_DELAY_NOTE, RECHECKED_CODES, CheckResult, check_room
+from shared.onboarding.room_checks import (
+    DIRECTORY_DELAY,
+    RBAC_DELAY_NOTE,
+    RECHECKED_CODES,
+    CheckResult,
+    check_room,
+)
 from shared.ops import audit
 
 log = logging.getLogger("roomcal.verification")
@@ -70,7 +76,7 @@ def _token_warnings(tables, clock, tokens, tenant_id: str) -> list[str]:
     return [f"DANGER: RoomCal holds tenant-wide {', '.join(calendar)} in Microsoft Entra ID. Entra and "
             "Exchange RBAC grants add up, so RoomCal can read EVERY mailbox and the room-only scope has no "
             "effect. Fix: Entra admin centre > Enterprise applications > RoomCal > Permissions: revoke "
-            f"{', '.join(calendar)} (RoomCal only needs Place.Read.All there)."]
+            f"{', '.join(calendar)} (RoomCal only needs Place.Read.All and User.Read.All there)."]
 
 
 def _room_places(graph, tenant_id: str, warnings: list[str]) -> set[str] | None:
@@ -109,7 +115,10 @@ def verify_room(tables, queues, clock, graph, message: dict) -> dict | None:
     except AccessDenied as exc:  # consent revoked after onboarding
         tenants.flag(tables, clock, tenant_id, f"consent revoked or missing: {exc.message}")
         result = CheckResult("consent_missing")
-    _record(tables, clock, tenant_id, room.email, run, result)
+    unlisted_since = _unlisted_since(tables, clock, tenant_id, room.email, result)
+    if result.code == "not_in_directory_yet" and clock.now() - unlisted_since > DIRECTORY_DELAY:
+        result = CheckResult("not_a_room_mailbox", can_read=True)
+    _record(tables, clock, tenant_id, room.email, run, result, unlisted_since)
     if result.code == "ready" and tenant.status == "active" and room.last_sync_at is None:
         queues.send(SYNC_QUEUE, {"tenant": tenant_id, "room": room.email, "reason": "initial",
                                  "at": clock.now().isoformat()})
@@ -134,12 +143,26 @@ def _is_listed(graph, tenant_id: str, email: str) -> bool | None:
     return None if places is None else email in places
 
 
-def _record(tables, clock, tenant_id: str, email: str, run: str, result: CheckResult) -> None:
+def _unlisted_since(tables, clock, tenant_id: str, email: str, result: CheckResult) -> datetime | None:
+    """When checks first found this mailbox missing from /places (kept across runs), else None. A denied one
+    counts too: a new room can be outside Exchange's RBAC cache (2 h) and the directory (48 h) at once."""
+    if result.code not in ("not_in_directory_yet", "not_a_room_mailbox"):
+        return None
+    try:
+        previous = tables.get(CHECKS, tenant_id, email).get("unlisted_since")
+    except NotFound:
+        previous = None
+    return datetime.fromisoformat(previous) if previous else clock.now()
+
+
+def _record(tables, clock, tenant_id: str, email: str, run: str, result: CheckResult,
+            unlisted_since: datetime | None = None) -> None:
     status, reason, fix = result.words()
     now = clock.now().isoformat()
     tables.upsert(CHECKS, {"PartitionKey": tenant_id, "RowKey": email, "run": run, "code": result.code,
                            "can_read": result.can_read, "can_write": result.can_write, "checked_at": now,
-                           "graph_code": result.graph_code, "request_id": result.request_id})
+                           "graph_code": result.graph_code, "request_id": result.request_id,
+                           "unlisted_since": unlisted_since.isoformat() if unlisted_since else None})
     tables.merge(rooms.TABLE, {"PartitionKey": tenant_id, "RowKey": email, "sync_status": status,
                                "sync_reason": reason, "sync_fix": fix})
 
@@ -172,7 +195,8 @@ def touch(tables, clock, tenant_id: str) -> None:
 
 
 def recheck_denied(tables, queues, clock) -> int:
-    """Timer: re-check rooms denied by RBAC (or throttled) within 3 hours of the last change."""
+    """Timer: re-check rooms denied by RBAC (or throttled) within 3 hours of the last change, and rooms
+    not yet in Microsoft's room directory for 48 hours after first seen (the check lists /places again)."""
     sent, now = 0, clock.now()
     for tenant in tenants.all_tenants(tables):
         if tenant.status not in ("consented", "active"):
@@ -181,14 +205,24 @@ def recheck_denied(tables, queues, clock) -> int:
             latest = tables.get(RUNS, tenant.id, _LATEST)
         except NotFound:
             continue
-        if now - datetime.fromisoformat(latest["last_change_at"]) > RECHECK_WINDOW:
-            continue
+        rbac_window = now - datetime.fromisoformat(latest["last_change_at"]) <= RECHECK_WINDOW
         for row in tables.query(CHECKS, tenant.id):
-            if row.get("code") in RECHECKED_CODES:
-                enqueue_check(queues, tenant.id, row["RowKey"], latest["run"], True,
+            listed = _recheck_listing(row, now, rbac_window)
+            if listed is not False:
+                enqueue_check(queues, tenant.id, row["RowKey"], latest["run"], listed,
                               delay_seconds=sent // ROOMS_PER_SECOND)
                 sent += 1
     return sent
+
+
+def _recheck_listing(row: dict, now: datetime, rbac_window: bool) -> bool | None:
+    """False: no re-check; True: re-check access (the room is listed); None: re-check and list /places again."""
+    if row.get("code") == "not_in_directory_yet":
+        return None  # verify_room turns it into "not a room mailbox" once the 48 hours are over
+    since = row.get("unlisted_since")
+    if row.get("code") == "not_a_room_mailbox" and since and now - datetime.fromisoformat(since) <= DIRECTORY_DELAY:
+        return None  # denied and unlisted: maybe a new room both Exchange's RBAC cache and the directory lag on
+    return bool(rbac_window and row.get("code") in RECHECKED_CODES)
 
 
 def add_rooms(tables, queues, clock, tenant_id: str, emails: list[str]) -> None:

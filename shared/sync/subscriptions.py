@@ -9,6 +9,13 @@
 * **Renew** (action ``renew``; also the answer to ``reauthorizationRequired``, as a PATCH of the
   expiry reauthorizes too): to the longest lifetime Graph allows for events (setting, default
   10,080 minutes). A subscription Graph no longer knows (404) is recreated.
+* **Conflict** (409: Graph already has a subscription on this resource for RoomCal, e.g. after a lost
+  answer or a restore): look it up (``GET /subscriptions``, match the resource); adopt it when the
+  Subscriptions table knows it for this room (its clientState hash is there), else delete it; then create.
+* **Wrapped errors** (Graph's ``ExtensionError``, mapped in adapters/graph_errors): "expiration can only
+  be N minutes in the future" (docs-contrib issue 7726) → retried at once with N minutes, and N is kept;
+  "[Status Code: Forbidden]" on create (issue 7625) → the room is outside the RBAC scope: said on the room,
+  with the fix, and the renewal timer's ``recreate`` heals it once Exchange lets RoomCal in.
 * **Renewal timer**: enqueues ``renew`` for every subscription expiring within
   ``subscription_renew_within_minutes``, and ``recreate`` for active rooms without one; the
   Graph calls run on the queue, one message per room, so one tenant's trouble stalls no other.
@@ -24,7 +31,16 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
-from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound, RoomCalError, Throttled
+from shared.errors import (
+    AccessDenied,
+    Conflict,
+    InvalidInput,
+    LifetimeTooLong,
+    MailboxAccessDenied,
+    NotFound,
+    RoomCalError,
+    Throttled,
+)
 from shared.log import log_event
 from shared.messages import (
     ROOM_CHANGES,
@@ -74,6 +90,9 @@ class SubscriptionManager:
             again = task.model_copy(update={"attempt": task.attempt + 1})
             self._queues.send(SUBSCRIPTION_MAINTENANCE, again.to_payload(), delay_seconds=int(exc.retry_after) + 1)
             outcome = "throttled"
+        except MailboxAccessDenied as exc:
+            self._outside_scope(task.tenant, task.room, exc)
+            outcome = "failed"
         except (AccessDenied, NotFound) as exc:  # retrying cannot help: say so on the room
             sync_status.update(self._tables, task.tenant, task.room, subscription_error=exc.code,
                                subscription_error_message=exc.message)
@@ -86,12 +105,12 @@ class SubscriptionManager:
         record = self._directory.lookup(subscription_id) if subscription_id else None
         if record is None:
             return self.recreate(tenant, room, replacing=subscription_id)
-        expiry = self._clock.now() + self._lifetime - timedelta(minutes=1)
         try:
-            answer = self._graph.renew_subscription(tenant, subscription_id, expiry)
+            answer = self._within_lifetime(lambda expiry: self._graph.renew_subscription(tenant, subscription_id,
+                                                                                          expiry))
         except NotFound:
             return self.recreate(tenant, room, replacing=subscription_id)
-        expires_at = parse_stamp(answer.get("expirationDateTime")) or expiry
+        expires_at = parse_stamp(answer.get("expirationDateTime")) or self._expiry()
         self._directory.save(record.model_copy(update={"expires_at": expires_at}))
         sync_status.update(self._tables, tenant, room, subscription_id=subscription_id,
                            subscription_expires_at=stamp(expires_at))
@@ -106,9 +125,12 @@ class SubscriptionManager:
         try:
             answer = self._create(tenant, room, client_state)
         except Conflict:
-            if not (replacing or current):
-                raise
-            self._forget(tenant, replacing or current)  # Graph still has the old one: drop it, try again
+            adopted = self._resolve_conflict(tenant, room)
+            if adopted:
+                for old in {replacing, current} - {"", adopted}:
+                    self._forget(tenant, old)
+                self._catch_up(tenant, room)
+                return "adopted"
             answer = self._create(tenant, room, client_state)
         expires_at = parse_stamp(answer.get("expirationDateTime")) or self._clock.now() + self._lifetime
         self._directory.save(SubscriptionRecord(id=answer["id"], tenant_id=tenant, room_email=room,
@@ -141,10 +163,54 @@ class SubscriptionManager:
         return counts
 
     def _create(self, tenant: str, room: str, client_state: str) -> dict:
-        return self._graph.create_subscription(
+        resource = self._resource(tenant, room)
+        return self._within_lifetime(lambda expiry: self._graph.create_subscription(
             tenant, room, notification_url=self._notification_url, lifecycle_url=self._lifecycle_url,
-            expiration=self._clock.now() + self._lifetime - timedelta(minutes=1), client_state=client_state,
-            resource=f"/users/{self._mailbox_id(tenant, room)}/events")
+            expiration=expiry, client_state=client_state, resource=resource))
+
+    def _resource(self, tenant: str, room: str) -> str:
+        return f"/users/{self._mailbox_id(tenant, room)}/events"
+
+    def _expiry(self):
+        return self._clock.now() + self._lifetime - timedelta(minutes=1)
+
+    def _within_lifetime(self, call):
+        """``call(expiry)``; when Graph answers that the expiry may be at most N minutes ahead (issue 7726:
+        Graph's maximum changed before, 4,230 → 10,080), keep N for this process and call again once."""
+        try:
+            return call(self._expiry())
+        except LifetimeTooLong as exc:
+            if exc.max_minutes < 45 or timedelta(minutes=exc.max_minutes) >= self._lifetime:
+                raise
+            log_event(log, "subscription lifetime lowered", reason=f"{exc.max_minutes} minutes")
+            self._lifetime = timedelta(minutes=exc.max_minutes)
+            return call(self._expiry())
+
+    def _resolve_conflict(self, tenant: str, room: str) -> str:
+        """409 on create: Graph already holds RoomCal's subscription on this room. Adopt it when the directory
+        knows it for this room (its clientState hash is stored) and it notifies today's URL, else delete it.
+        The adopted id, or ''."""
+        wanted = {_resource_key(self._resource(tenant, room)), _resource_key(f"/users/{room}/events")}
+        for existing in self._graph.list_subscriptions(tenant):
+            if _resource_key(existing.get("resource")) not in wanted or not existing.get("id"):
+                continue
+            record = self._directory.lookup(existing["id"])
+            ours = record is not None and record.tenant_id == tenant and record.room_email == room
+            if ours and existing.get("notificationUrl") == self._notification_url:
+                expires_at = parse_stamp(existing.get("expirationDateTime")) or record.expires_at
+                sync_status.update(self._tables, tenant, room, subscription_id=existing["id"],
+                                   subscription_expires_at=stamp(expires_at))
+                log_event(log, "subscription adopted after a conflict", tenant=tenant, room=room)
+                return existing["id"]
+            self._forget(tenant, existing["id"])
+            log_event(log, "subscription replaced after a conflict", tenant=tenant, room=room)
+        return ""
+
+    def _outside_scope(self, tenant: str, room: str, exc: MailboxAccessDenied) -> None:
+        """Graph refused the subscription because Exchange RBAC does not cover the mailbox (issue 7625)."""
+        sync_status.update(self._tables, tenant, room, subscription_error=exc.code,
+                           subscription_error_message=exc.message, sync_status="not_synced",
+                           sync_reason=exc.message, sync_fix=exc.fix or "")
 
     def _mailbox_id(self, tenant: str, room: str) -> str:
         known = sync_status.load(self._tables, tenant, room).get("object_id")
@@ -178,3 +244,12 @@ class SubscriptionManager:
             return False
         self._queues.send(SUBSCRIPTION_MAINTENANCE, task.to_payload())
         return True
+
+
+def _resource_key(resource: object) -> str:
+    """``/users/{id}/events``, ``users/{id}/events`` and ``/users('{id}')/events`` compare equal."""
+    text = str(resource or "").strip().strip("/").lower()
+    if text.startswith("users('") and "')" in text:
+        inner, _, rest = text[len("users('"):].partition("')")
+        text = f"users/{inner}{rest}"
+    return text

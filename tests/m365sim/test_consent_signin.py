@@ -55,7 +55,7 @@ def test_v1_consent_form_approve_by_admin(sim, http, ctl, fresh):
     q = _query(_submit(http, url, page, f"boss@{fresh['domain']}"))
     assert q == {"admin_consent": "True", "tenant": fresh["id"], "state": "s-123"}
     t = ctl.tenant(fresh["id"])
-    assert t["consented"] and t["grants"] == ["Place.Read.All"]
+    assert t["consented"] and t["grants"] == ["Place.Read.All", "User.Read.All"]
 
 
 def test_v2_consent_form_by_domain_adds_scope(sim, http, ctl, fresh):

@@ -61,7 +61,7 @@ def test_client_credentials_token_claims_verify_against_jwks(office):
         body["access_token"], jwt.PyJWK(key).key, algorithms=["RS256"], audience="https://graph.microsoft.com"
     )
     assert claims["tid"] == office.tid and claims["appid"] == DEFAULT_CLIENT_ID
-    assert claims["roles"] == ["Place.Read.All"]
+    assert claims["roles"] == ["Place.Read.All", "User.Read.All"]
     assert claims["exp"] - claims["iat"] == 3600 and claims["nbf"] <= claims["iat"]
     assert claims["iss"] == f"{office.sim.base_url}/{office.tid}/v2.0" and claims["oid"]
 

@@ -118,6 +118,7 @@ def test_expiry_raised_to_45_minutes_and_capped_at_the_maximum(office, receiver,
     too_far = sub_body(office, receiver, changeType="created", expirationDateTime=_expiry(sim, 10_081))
     r = office.graph("POST", "/subscriptions", json=too_far)
     assert r.status_code == 400 and "10080 minutes" in r.json()["error"]["message"]
+    assert r.json()["error"]["code"] == "ExtensionError"  # observed: docs-contrib issue 7726
     ctl.settings(notify_max_lifetime_min=4230)  # the older documented maximum
     r = office.graph("POST", "/subscriptions", json={**too_far, "expirationDateTime": _expiry(sim, 4300)})
     assert r.status_code == 400 and "4230 minutes" in r.json()["error"]["message"]
@@ -141,11 +142,14 @@ def test_body_rules(office, receiver):
 
 
 def test_needs_read_access_to_the_mailbox(office, receiver):
+    """Refusals come wrapped: ExtensionError "Operation: Create; Exception: [Status Code: Forbidden; …]"
+    (docs-contrib issue 7625) and "[Status Code: NotFound; …]" (issue 5988)."""
     outside = sub_body(office, receiver, room=f"outside@{office.domain}")
     r = office.graph("POST", "/subscriptions", json=outside)
-    assert r.status_code == 403 and r.json()["error"]["code"] == "ErrorAccessDenied"
+    assert r.status_code == 403 and r.json()["error"]["code"] == "ExtensionError"
+    assert r.json()["error"]["message"].startswith("Operation: Create; Exception: [Status Code: Forbidden")
     r = office.graph("POST", "/subscriptions", json=sub_body(office, receiver, room=f"nobody@{office.domain}"))
-    assert r.status_code == 404
+    assert r.status_code == 404 and "Status Code: NotFound" in r.json()["error"]["message"]
     assert receiver.validations() == []  # refused before any handshake
 
 

@@ -57,6 +57,13 @@ class TestTokens:
         assert form["grant_type"] == ["client_credentials"] and form["scope"] == [GRAPH_SCOPE]
         assert form["client_id"] == ["app-id"] and form["client_secret"] == ["app-secret"]
 
+    def test_the_scope_follows_the_graph_host_of_a_national_cloud(self):
+        server = entra(TENANT)
+        TokenProvider(client_id="app-id", credential="app-secret", login_base_url=LOGIN, session=session_for(server),
+                      scope="https://graph.microsoft.us/.default").token(TENANT)
+        form = parse_qs(server.calls("POST", f"/{TENANT}/oauth2/v2.0/token")[0].body)
+        assert form["scope"] == ["https://graph.microsoft.us/.default"]
+
     def test_one_client_per_tenant_and_tokens_are_cached(self):
         """Metadata is read once per tenant and a valid token is reused, not fetched per call."""
         server = entra(TENANT, OTHER)

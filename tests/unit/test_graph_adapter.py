@@ -312,13 +312,31 @@ class TestSubscriptions:
 
 
 class TestRoomsAndUsers:
-    def test_list_rooms_pages(self):
+    def test_list_rooms_pages_with_skip_until_a_short_page(self):
+        """/places sends no nextLink (docs-contrib issues 341, 6252): $top/$skip until a short page."""
+        def places(request):
+            skip, top = int(query(request)["$skip"][0]), int(query(request)["$top"][0])
+            return ok({"value": [{"id": f"r{i}", "emailAddress": f"r{i}@contoso.com"}
+                                 for i in range(skip, min(skip + top, 5))]})
+        server = graph().on("GET", "/places/microsoft.graph.room", places)
+        rooms = list(client(server, page_size=2)[0].list_rooms(TENANT))
+        assert [r["id"] for r in rooms] == ["r0", "r1", "r2", "r3", "r4"]
+        assert [query(r)["$skip"] for r in server.requests] == [["0"], ["2"], ["4"]]
+
+    def test_list_rooms_follows_a_next_link_if_one_appears(self):
         server = graph().on("GET", "/places/microsoft.graph.room",
                             ok({"value": [{"emailAddress": "a@contoso.com"}],
-                                "@odata.nextLink": f"{BASE}/places/microsoft.graph.room?$skip=1"}),
+                                "@odata.nextLink": f"{BASE}/places/microsoft.graph.room?$skiptoken=2"}),
                             ok({"value": [{"emailAddress": "b@contoso.com"}]}))
         rooms = list(client(server)[0].list_rooms(TENANT))
         assert [r["emailAddress"] for r in rooms] == ["a@contoso.com", "b@contoso.com"]
+
+    def test_list_rooms_stops_when_skip_is_ignored(self):
+        """A server that answers every $skip with the same full page must not page forever."""
+        page = {"value": [{"id": "r0"}, {"id": "r1"}]}
+        server = graph().on("GET", "/places/microsoft.graph.room", lambda request: ok(page))
+        rooms = list(client(server, page_size=2)[0].list_rooms(TENANT))
+        assert [r["id"] for r in rooms] == ["r0", "r1"] and len(server.requests) == 2
 
     def test_get_user_returns_the_object_id(self):
         server = graph().on("GET", f"/users/{ROOM}", ok({"id": "obj-1", "mail": ROOM}))

@@ -9,7 +9,7 @@ MANIFEST = Path(__file__).resolve().parents[2] / "infra" / "entra" / "roomcal-ap
 CALENDAR_ROLE_IDS = {"798ee544-9d2d-430c-a058-570e29e34338",  # Calendars.Read
                      "ef54d2bf-783f-4e0f-bca1-3210c0444d99"}  # Calendars.ReadWrite
 ALLOWED = {"913b9306-0ce1-42b8-9137-6a7df690a760",  # Place.Read.All
-           "df021288-bdef-4463-88db-98f22de89214"}  # User.Read.All (department analytics only)
+           "df021288-bdef-4463-88db-98f22de89214"}  # User.Read.All (object ids; infra/entra/PERMISSIONS.md)
 
 
 def test_app_registration_requests_no_calendar_permission():

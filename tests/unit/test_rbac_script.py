@@ -44,9 +44,10 @@ def read_ps_single_quoted(text: str) -> tuple[str, str]:
     raise AssertionError("unterminated string")
 
 
-def assigned(script: str, variable: str) -> str:
-    line = next(ln for ln in script.splitlines() if ln.startswith(f"${variable} = "))
-    value, rest = read_ps_single_quoted(line[len(variable) + 4:])
+def assigned(script: str, parameter: str) -> str:
+    """The value splatted into the script for ``parameter`` (a line ``    Name = '...'`` of $RoomCalParameters)."""
+    line = next(ln for ln in script.splitlines() if ln.startswith(f"    {parameter} = "))
+    value, rest = read_ps_single_quoted(line[len(parameter) + 7:])
     assert rest == "", f"text after the string literal: {rest!r}"
     return value
 
@@ -81,9 +82,11 @@ class TestQuoting:
         with pytest.raises(ValidationError, match="invisible or control"):
             RbacScriptRequest(scope="group", group=bad)
 
-    def test_country_filter_is_quoted_for_both_levels(self):
-        opath = assigned(script_for(scope="country", country="nl"), "RecipientFilter")
-        assert opath == "(CountryOrRegion -eq 'NL') -and (RecipientTypeDetails -eq 'RoomMailbox')"
+    def test_country_reaches_the_filter_as_a_validated_code(self):
+        script = script_for(scope="country", country="nl")
+        assert assigned(script, "CountryCode") == "NL"
+        assert "[ValidatePattern('^[A-Z]{2}$')]" in script
+        assert "(CountryOrRegion -eq '$CountryCode') -and (RecipientTypeDetails -eq 'RoomMailbox')" in script
 
 
 class TestValidation:
@@ -114,7 +117,8 @@ class TestContent:
         steps = ["Connect-MgGraph", "Get-MgServicePrincipal", "Connect-ExchangeOnline", "New-ServicePrincipal",
                  "Get-Group", "New-ManagementScope", "Get-Recipient -RecipientPreviewFilter",
                  "New-ManagementRoleAssignment", "Test-ServicePrincipalAuthorization"]
-        positions = [script.index(step) for step in steps]
+        body = script[script.index("$ErrorActionPreference"):]  # after the help text, which names cmdlets too
+        positions = [body.index(step) for step in steps]
         assert positions == sorted(positions)
         assert "RecipientTypeDetails -eq 'RoomMailbox'" in script
         assert "30 minutes to 2 hours" in script
@@ -125,11 +129,45 @@ class TestContent:
         read_only = script_for(scope="country", country="NL", role="read")
         assert assigned(read_only, "RoleName") == "Application Calendars.Read"
 
-    def test_generated_and_infra_script_use_the_same_cmdlets_and_roles(self):
-        cmdlet = re.compile(r"\b(?:Connect|Get|New|Set|Test)-[A-Z][A-Za-z]+")
-        role = re.compile(r"Application Calendars\.\w+")
+    def test_the_generated_script_is_the_infra_script_with_parameters(self):
+        """One source: the infra file verbatim, run as a script block with the tenant's values splatted."""
+        infra = INFRA.read_text(encoding="utf-8-sig").rstrip("\n")
+        script = script_for(scope="group", group="g")
+        assert f"& {{\n{infra}\n}} @RoomCalParameters\n" in script
+        assert script.index("$RoomCalParameters = @{") < script.index("& {")
+        assert assigned(script, "GroupName") == "g" and assigned(script, "ScopeName") == "RoomCal Room Calendars Scope"
+
+    def test_every_splatted_parameter_is_declared_by_the_infra_script(self):
+        param_block = INFRA.read_text(encoding="utf-8")
+        script = script_for(scope="country", country="NL", keep_private_flag=True)
+        names = re.findall(r"^    (\w+) = ", script.split("& {")[0], re.M)
+        assert set(names) == {"AppId", "TenantId", "CountryCode", "RoleName", "ScopeName", "KeepPrivateFlag"}
+        for name in names:
+            assert re.search(rf"\]\s*\${name}\b", param_block), name
+
+    def test_roomcal_assignment_is_found_by_its_assignee_not_by_an_undocumented_assignee_type(self):
         infra = INFRA.read_text(encoding="utf-8")
-        generated = script_for(scope="group", group="g") + script_for(scope="country", country="NL", role="read")
-        assert set(cmdlet.findall(generated)) == set(cmdlet.findall(infra))
-        assert set(role.findall(generated)) == set(role.findall(infra))
-        assert "RecipientTypeDetails -eq 'RoomMailbox'" in infra
+        assert "-RoleAssigneeType" not in infra.replace("documents no ServicePrincipal value for -RoleAssigneeType", "")
+        assert "Get-ManagementRoleAssignment -Role $Role | Where-Object { Test-RoomCalAssignment $_ }" in infra
+        assert "Test-ServicePrincipalAuthorization -Identity $AppId" in infra
+
+    def test_a_scope_roomcal_did_not_create_keeps_its_filter(self):
+        """Set-ManagementScope runs only after checking that RoomCal's own assignments are the only ones on it."""
+        infra = INFRA.read_text(encoding="utf-8")
+        guard = infra.index("$Others.Count -gt 0")
+        rewrite = infra.index("Set-ManagementScope")
+        assert guard < rewrite and "left unchanged" in infra[guard:rewrite]
+
+    def test_the_role_list_is_one_line_per_role(self):
+        """Adding a role is adding one line (e.g. 'Application MailboxSettings.Read')."""
+        infra = INFRA.read_text(encoding="utf-8")
+        block = infra[infra.index("$RoomCalRoles = @(\n") + len("$RoomCalRoles = @(\n"):]
+        lines = block[:block.index("\n)\n")].splitlines()
+        assert lines and all(re.fullmatch(r"\s+(\$RoleName|'Application [\w.]+')\s*(#.*)?", ln) for ln in lines)
+        assert lines[0].split()[0] == "$RoleName"
+
+    def test_the_private_flag_step_is_named(self):
+        script = script_for(scope="group", group="g")
+        assert "Set-CalendarProcessing -Identity $_.PrimarySmtpAddress -RemovePrivateProperty $false" in script
+        assert "KeepPrivateFlag = $true" not in script
+        assert "KeepPrivateFlag = $true" in script_for(scope="group", group="g", keep_private_flag=True)

@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 import pytest
@@ -11,8 +12,14 @@ def _status(w):
     return {r["room"]: r for r in tenant_room_status(w.tables, w.clock, TENANT)["rooms"]}
 
 
+def _show_organisers(w):
+    w.tables.merge("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT,
+                               "settings": json.dumps({"show_organisers": True})})
+
+
 def test_current_and_next_meeting_with_size_organiser_and_online_flag():
     w = World()
+    _show_organisers(w)
     now = w.clock.now()
     w.graph.add_event(TENANT, ROOM, start=now - timedelta(minutes=10), end=now + timedelta(minutes=20),
                       attendees=("a@contoso.com", "b@contoso.com"), organizer="boss@contoso.com",
@@ -29,6 +36,19 @@ def test_current_and_next_meeting_with_size_organiser_and_online_flag():
     assert room["next"]["start"] == (now + timedelta(hours=2)).isoformat()
     assert room["next"]["organizer"] is None  # private meeting
     assert room["sync"]["status"] == "synced"
+
+
+def test_no_organiser_names_by_default_as_exchange_clears_the_private_flag_in_room_calendars():
+    """Set-CalendarProcessing -RemovePrivateProperty is $true by default: a private meeting looks public."""
+    w = World()
+    now = w.clock.now()
+    w.graph.add_event(TENANT, ROOM, start=now - timedelta(minutes=10), end=now + timedelta(minutes=20),
+                      organizer="boss@contoso.com")
+    w.hint("initial")
+    room = _status(w)[ROOM]
+    assert room["current"] is not None and room["current"]["organizer"] is None
+    _show_organisers(w)
+    assert _status(w)[ROOM]["current"]["organizer"] == "boss@contoso.com"
 
 
 def test_a_free_room_says_until_when():

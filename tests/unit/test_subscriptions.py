@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 
+from shared.adapters.graph_errors import map_graph_error
 from shared.errors import InvalidInput
 from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
 from shared.sync.subscription_directory import TABLE, SubscriptionDirectory, client_state_matches
@@ -135,3 +136,86 @@ class TestFailures:
 def test_a_malformed_maintenance_message_is_invalid_input():
     with pytest.raises(InvalidInput):
         World().manager.handle({"action": "explode"})
+
+
+class TestGraphConflictsAndWrappedErrors:
+    """409 on create heals itself; Graph's ExtensionError answers are read (issues 7625, 7726)."""
+
+    def test_a_409_for_a_subscription_roomcal_does_not_know_deletes_it_and_subscribes_again(self):
+        w = World()
+        stray = w.graph.create_subscription(TENANT, ROOM, notification_url="https://old.example/n",
+                                            expiration=w.clock.now() + timedelta(days=1), client_state="lost",
+                                            resource=f"/users/{w.graph.get_user(TENANT, ROOM)['id']}/events")
+        sub_id = w.create()
+        assert sub_id != stray["id"] and list(w.graph.subscriptions) == [sub_id]
+        assert w.directory.lookup(sub_id) is not None
+
+    def test_a_409_for_a_subscription_the_directory_knows_adopts_it(self):
+        w = World()
+        first = w.create()
+        w.tables.merge(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": ROOM, "subscription_id": ""})  # answer lost
+        outcome = w.manager.handle({"action": "recreate", "tenant": TENANT, "room": ROOM, "reason": "missing",
+                                    "at": w.clock.now().isoformat()})
+        assert outcome == "adopted" and w.state()["subscription_id"] == first
+        assert list(w.graph.subscriptions) == [first] and w.directory.lookup(first) is not None
+
+    def test_a_known_subscription_to_an_old_url_is_replaced_not_adopted(self):
+        w = World()
+        first = w.create()
+        w.graph.subscriptions[first]["notificationUrl"] = "https://old-host.example/api/notifications"
+        w.tables.merge(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": ROOM, "subscription_id": ""})
+        outcome = w.manager.handle({"action": "recreate", "tenant": TENANT, "room": ROOM, "reason": "missing",
+                                    "at": w.clock.now().isoformat()})
+        second = w.state()["subscription_id"]
+        assert outcome == "created" and second != first and list(w.graph.subscriptions) == [second]
+
+    def test_a_lifetime_refusal_is_retried_with_the_minutes_graph_names(self):
+        w = World()
+        calls = []
+        create = w.graph.create_subscription
+
+        def limited(tenant, mailbox, *, expiration, **kwargs):
+            calls.append(expiration)
+            if expiration - w.clock.now() > timedelta(minutes=4230):
+                raise map_graph_error(400, {"error": {"code": "ExtensionError", "message":
+                                      "Subscription expiration can only be 4230 minutes in the future."}})
+            return create(tenant, mailbox, expiration=expiration, **kwargs)
+
+        w.graph.create_subscription = limited
+        sub_id = w.create()
+        assert len(calls) == 2 and w.directory.lookup(sub_id).expires_at - w.clock.now() <= timedelta(minutes=4230)
+
+    def test_a_renewal_refused_for_its_lifetime_is_retried_with_the_minutes_graph_names(self):
+        w = World()
+        sub_id = w.create()
+        renew = w.graph.renew_subscription
+
+        def limited(tenant, subscription_id, expiration):
+            if expiration - w.clock.now() > timedelta(minutes=4230):
+                raise map_graph_error(400, {"error": {"code": "ExtensionError", "message":
+                                      "Subscription expiration can only be 4230 minutes in the future."}})
+            return renew(tenant, subscription_id, expiration)
+
+        w.graph.renew_subscription = limited
+        w.clock.advance(days=5)
+        outcome = w.manager.handle({"action": "renew", "tenant": TENANT, "room": ROOM, "subscription": sub_id,
+                                    "reason": "expiring", "at": w.clock.now().isoformat()})
+        assert outcome == "renewed"
+        assert timedelta(minutes=4220) < w.directory.lookup(sub_id).expires_at - w.clock.now() <= timedelta(
+            minutes=4230)
+
+    def test_forbidden_on_create_names_the_rbac_scope_on_the_room(self):
+        w = World()
+
+        def forbidden(tenant, mailbox, **kwargs):
+            raise map_graph_error(403, {"error": {"code": "ExtensionError", "message":
+                                  "Operation: Create; Exception: [Status Code: Forbidden; Reason: Forbidden]"}},
+                                  mailbox=mailbox)
+
+        w.graph.create_subscription = forbidden
+        outcome = w.manager.handle({"action": "recreate", "tenant": TENANT, "room": ROOM, "reason": "initial",
+                                    "at": w.clock.now().isoformat()})
+        state = w.state()
+        assert outcome == "failed" and state["subscription_error"] == "mailbox_access_denied"
+        assert state["sync_status"] == "not_synced" and "RBAC scope" in state["sync_reason"]
+        assert "Test-ServicePrincipalAuthorization" in state["sync_fix"]
