@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 
 from devtools.m365sim import generator
@@ -125,10 +124,9 @@ def test_generated_misconfigured_rooms_answer_as_documented(office, ctl):
     assert any(room["events"] for room in truth["rooms"].values())
 
 
-def test_generation_of_200_rooms_for_a_year_takes_seconds():
-    started = time.perf_counter()
+def test_generation_of_200_rooms_makes_a_year_of_bookings():
+    """Its speed is a benchmark (benchmarks/generator.py), not a timed assertion."""
     t = generator.generate(World(1), seed=1, rooms=200, anchor="2026-01-15")
-    assert time.perf_counter() - started < 20
     assert len(t.places) == 200 and len(t.meetings) > 50_000
 
 

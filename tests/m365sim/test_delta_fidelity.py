@@ -48,6 +48,9 @@ def _view(office, room, window=WINDOW):
 def series(office, ctl):
     """A weekly series in room 1 with one moved occurrence (an exception) and one single meeting."""
     room, org = office.rooms[0], {"email": f"ann@{office.domain}", "name": "Ann"}
+    # Set-CalendarProcessing -RemovePrivateProperty $false, so the private flag survives into the room's copy
+    # and the master read can be seen to carry a non-default sensitivity.
+    ctl.update_mailbox(office.tid, room, remove_private_property=False)
     made = ctl.create_meeting(office.tid, org, [room], "2026-02-16T09:00:00", "2026-02-16T09:30:00",
                               recurrence=WEEKLY, online=True, sensitivity="private")
     ctl.update_meeting(office.tid, made["id"], occurrence="2026-03-09", start="2026-03-09T11:00:00",
