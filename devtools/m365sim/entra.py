@@ -133,7 +133,7 @@ def authenticate_client(sim, request: Request, t: Tenant) -> Response | None:
     if assertion:
         if atype != JWT_BEARER:
             return entra_error("invalid_request", 50027, f"Invalid client_assertion_type; expected '{JWT_BEARER}'.")
-        if managed_identity.federated_issuer_of(assertion, app.federated_credentials):
+        if managed_identity.is_federated(assertion, cid):
             try:
                 managed_identity.check_federated_assertion(sim, assertion, app.federated_credentials)
             except AssertionError_ as err:

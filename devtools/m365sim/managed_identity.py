@@ -119,13 +119,14 @@ def control_identities(sim, request: Request) -> Response:
     return Response(json.dumps(body), content_type="application/json")
 
 
-def federated_issuer_of(assertion: str, credentials: list[dict]) -> bool:
-    """True when the assertion's (unverified) issuer is the issuer of one of the app's federated credentials."""
+def is_federated(assertion: str, client_id: str) -> bool:
+    """A client assertion the app did not sign itself (RFC 7523 private_key_jwt has iss = sub = client id) is a
+    federated one: Entra looks it up among the app's federated credentials."""
     try:
         iss = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
         return False
-    return any(c.get("issuer") == iss for c in credentials)
+    return iss != client_id
 
 
 def check_federated_assertion(sim, assertion: str, credentials: list[dict]) -> None:
