@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
+from shared import metrics
 from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound, RoomCalError, Throttled
 from shared.log import log_event
 from shared.messages import (
@@ -75,6 +76,7 @@ class SubscriptionManager:
             self._queues.send(SUBSCRIPTION_MAINTENANCE, again.to_payload(), delay_seconds=int(exc.retry_after) + 1)
             outcome = "throttled"
         except (AccessDenied, NotFound) as exc:  # retrying cannot help: say so on the room
+            metrics.subscription_failure(task.tenant, exc.code)
             sync_status.update(self._tables, task.tenant, task.room, subscription_error=exc.code,
                                subscription_error_message=exc.message)
             outcome = "failed"
