@@ -2,10 +2,10 @@
 
 ``configure_from_environment()`` runs once per worker process (function_app.py calls it at import, as Microsoft's
 Functions OpenTelemetry guide does). Without APPLICATIONINSIGHTS_CONNECTION_STRING it returns at once and imports
-nothing from OpenTelemetry. With it, the distro exports logs (shared.log's allowlisted fields become custom
-dimensions), traces of the Azure SDK and requests calls, and RoomCal's metrics (shared.metrics). In Azure local
-auth is off: the exporter authenticates with the managed identity named by APPLICATIONINSIGHTS_AUTHENTICATION_STRING
-(infra/app/function.bicep). It never raises: telemetry must not stop the app.
+nothing from OpenTelemetry. With it, the distro exports RoomCal's logs (the ``roomcal.*`` loggers, whose
+allowlisted fields become custom dimensions), traces of the Azure SDK and requests calls, and RoomCal's metrics
+(shared.metrics). In Azure local auth is off: the exporter authenticates with the managed identity named by
+APPLICATIONINSIGHTS_AUTHENTICATION_STRING (infra/app/function.bicep). It never raises: telemetry must not stop the app.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def configure_from_environment(environ: Mapping[str, str] = os.environ) -> bool:
             from azure.monitor.opentelemetry import configure_azure_monitor
             from opentelemetry import metrics as otel_metrics
 
-            configure_azure_monitor(connection_string=connection_string,
+            # logger_name: export RoomCal's own loggers (roomcal.*, allowlisted fields only), not every library's
+            configure_azure_monitor(connection_string=connection_string, logger_name="roomcal",
                                     instrumentation_options={"django": {"enabled": False},
                                                              "fastapi": {"enabled": False},
                                                              "flask": {"enabled": False},
