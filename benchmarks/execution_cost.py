@@ -20,13 +20,17 @@ benchmarks/results/execution_cost.md.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import logging
 import math
+import os
 import tempfile
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from benchmarks.graph_requests import (
@@ -125,8 +129,10 @@ def _run(rooms: int, rounds: int, changes: int, meter: LogMeter) -> dict:
                           tid, f"bench@{domain}", synced, changes)
         phase[0] = "renewal"
         renewal = _renewals(services, queues, tables, meter, tid, synced)
+        phase[0] = "telemetry"
+        telemetry = _telemetry(services, queues, tables, meter, tid, synced)
     result = {"rooms": len(synced), "events": events, "row_bytes": row_bytes, "catchup": catchup, "change": change,
-              "renewal": renewal, "graph": dict(graph_counts)}
+              "renewal": renewal, "graph": dict(graph_counts), "telemetry": telemetry}
     _write(result)
     return result
 
@@ -194,6 +200,72 @@ def _renewals(services, queues, tables, meter, tid, synced) -> list[dict]:
     return samples
 
 
+class _Ingestion:
+    """A stand-in for Application Insights' ingestion endpoint on 127.0.0.1: keeps the size of every item posted."""
+
+    def __init__(self) -> None:
+        self.bytes: Counter = Counter()
+        self.items: Counter = Counter()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                items = json.loads(body or b"[]")
+                for item in items:
+                    outer.bytes[_kind(item)] += len(json.dumps(item))
+                    outer.items[_kind(item)] += 1
+                answer = json.dumps({"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.connection_string = ("InstrumentationKey=00000000-0000-0000-0000-000000000000;"
+                                  f"IngestionEndpoint=http://127.0.0.1:{self.server.server_port}/")
+
+    def __enter__(self) -> _Ingestion:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _kind(item: dict) -> str:
+    name = item.get("name", "").rsplit(".", 1)[-1]
+    if name == "Metric":
+        metrics = item.get("data", {}).get("baseData", {}).get("metrics") or [{}]
+        return "Metric roomcal" if str(metrics[0].get("name", "")).startswith("roomcal.") else "Metric platform"
+    return name
+
+
+def _telemetry(services, queues, tables, meter, tid, synced) -> dict:
+    """One more catch-up round with OpenTelemetry on (shared.telemetry, the Azure Monitor distro, no sampling),
+    exporting to the local ingestion stand-in: bytes Application Insights would ingest per execution."""
+    from opentelemetry import _logs, metrics, trace
+
+    from shared import telemetry
+
+    os.environ["APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"] = "true"  # Microsoft's own SDK statistics: not billed
+    with _Ingestion() as sink:
+        if not telemetry.configure_from_environment({"APPLICATIONINSIGHTS_CONNECTION_STRING": sink.connection_string}):
+            return {}
+        samples = _timed_executions(services, queues, tables, meter, 1, tid, synced)
+        for provider in (trace.get_tracer_provider(), _logs.get_logger_provider(), metrics.get_meter_provider()):
+            provider.force_flush()
+            provider.shutdown()
+    return {"executions": len(samples), "bytes": dict(sink.bytes), "items": dict(sink.items)}
+
+
 def _event_row_bytes(tables) -> float:
     sizes = []
     for row in tables.query("Events"):
@@ -248,6 +320,17 @@ def _write(r: dict) -> None:
               f"billed second (the upper bound); {day_ops:.0f} table operations; {day_log / 1024:.1f} KiB of "
               f"RoomCal log text. Average stored Events row: {r['row_bytes']:.0f} bytes of JSON.",
               f"Graph requests in the measured phases: {r['graph']}."]
+    t = r.get("telemetry") or {}
+    if t.get("executions"):
+        n = t["executions"]
+        per = {k: v / n for k, v in t["bytes"].items() if k != "Metric platform"}
+        lines += ["", f"**Telemetry** (one catch-up round of {n} executions with OpenTelemetry on, the Azure Monitor "
+                  "distro without sampling, exported to a local stand-in of the ingestion endpoint): bytes per "
+                  "execution by item type " + ", ".join(f"{k} {v:.0f} B ({t['items'][k] / n:.1f} items)"
+                                                      for k, v in sorted(per.items()))
+                  + f"; total {sum(per.values()) / 1024:.1f} KiB per execution. Platform metrics (per instance, not "
+                  f"per execution): {t['bytes'].get('Metric platform', 0)} B (performance counters are off in "
+                  "shared/telemetry.py). The Functions host's own request record per execution is not in this figure."]
     publish("execution_cost", lines)
 
 

@@ -35,8 +35,11 @@ def configure_from_environment(environ: Mapping[str, str] = os.environ) -> bool:
             from azure.monitor.opentelemetry import configure_azure_monitor
             from opentelemetry import metrics as otel_metrics
 
-            # logger_name: export RoomCal's own loggers (roomcal.*, allowlisted fields only), not every library's
+            # logger_name: export RoomCal's own loggers (roomcal.*, allowlisted fields only), not every library's.
+            # Performance counters off: measured ~34 KB per instance-minute (benchmarks/results/execution_cost.md),
+            # and Flex Consumption's platform metrics already show instances and memory.
             configure_azure_monitor(connection_string=connection_string, logger_name="roomcal",
+                                    enable_performance_counters=False,
                                     instrumentation_options={"django": {"enabled": False},
                                                              "fastapi": {"enabled": False},
                                                              "flask": {"enabled": False},
