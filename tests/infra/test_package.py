@@ -103,3 +103,39 @@ def test_the_package_imports_only_locked_runtime_dependencies(package):
                 if not {x.lower().replace("_", "-") for x in d} & locked}
     assert unlocked == {}
     assert "devtools" not in loaded and "tests" not in loaded and "pytest" not in loaded
+
+
+VENDOR_PROBE = """
+import sys
+sys.path[:0] = sys.argv[1:3]  # the package, then its vendored dependencies; -S: no site-packages at all
+import importlib, json, pkgutil
+import function_app
+for package in ("shared", "functions"):
+    for info in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
+        importlib.import_module(info.name)
+print(json.dumps(sorted(f.get_function_name() for f in function_app.app.get_functions())))
+"""
+
+
+@pytest.mark.slow
+def test_the_lock_alone_runs_the_package(package, tmp_path):
+    """What Azure runs: the package plus requirements.lock installed for Linux x86-64 / CPython 3.11 with
+    --require-hashes (infra/hooks/prepackage.ps1's command), in an interpreter with no other site-packages."""
+    import os
+
+    target = tmp_path / "site-packages"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps",
+                          "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--platform",
+                          "manylinux_2_17_x86_64", "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
+                          "--implementation", "cp", "--target", str(target), "--requirement",
+                          str(ROOT / "requirements.lock")], capture_output=True, text=True, timeout=600)
+    if pip.returncode != 0:
+        message = f"cannot install requirements.lock here: {pip.stderr[-500:]}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    base = os.path.realpath(sys.executable)
+    done = subprocess.run([base, "-I", "-S", "-c", VENDOR_PROBE, str(package), str(target)], cwd=package,
+                          capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == probe(ROOT)["functions"]
