@@ -57,11 +57,12 @@ def test_main_deploys_every_module(parsed):
 
 
 @pytest.fixture(scope="module")
-def checkov_report() -> dict:
+def checkov_report(tmp_path_factory) -> dict:
     checkov = tool("checkov")
+    home = tmp_path_factory.mktemp("checkov-home")
     done = subprocess.run([str(checkov), "--directory", str(INFRA), "--output", "json", "--skip-download",
                            "--framework", "bicep", "json", "secrets"], capture_output=True, text=True, timeout=600,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT / ".run"), "BC_SKIP_MAPPING": "TRUE",
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(home), "BC_SKIP_MAPPING": "TRUE",
                                "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"})
     reports = json.loads(done.stdout or "[]")
     return {r["check_type"]: r for r in (reports if isinstance(reports, list) else [reports])}
