@@ -3,6 +3,9 @@
 import azure.functions as func
 
 from functions import health, onboarding, rooms, selftest, status, sync_queue, timers, webhooks
+from shared import telemetry
+
+telemetry.configure_from_environment()  # OpenTelemetry only with APPLICATIONINSIGHTS_CONNECTION_STRING; no I/O
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what RoomCal needs to run and test locally, from nothing: a Python 3.11 venv with
 # the runtime and dev requirements, the npm packages (Azurite), and, for browser tests, Debian's
-# Chromium. Each part is skipped when already done; `make setup` calls the parts it needs.
+# Chromium, and the static-check tools (checkov, pip-audit, pip-tools) in .venv-tools. Each part is skipped when already done; `make setup` calls the parts it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .stamps
@@ -24,6 +24,14 @@ python_part() {
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -r requirements-dev.txt
   touch .stamps/venv
+}
+
+tools_part() {
+  [ -x .venv/bin/python ] || python_part
+  [ -x .venv-tools/bin/python ] || .venv/bin/python -m venv .venv-tools
+  .venv-tools/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv-tools/bin/python -m pip install -q -r requirements-tools.txt
+  touch .venv-tools/installed
 }
 
 node_part() {

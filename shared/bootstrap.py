@@ -58,20 +58,15 @@ def build_services(
     tokens: TokenSource | None = None,
 ) -> Services:
     connection = settings.storage_connection.get_secret_value()
-    if (tables is None or queues is None) and not connection:
+    if (tables is None or queues is None) and not connection and not settings.storage_account_name:
         raise ConfigurationError(
             "AzureWebJobsStorage is not set",
             fix="set AzureWebJobsStorage to the storage account's connection string "
-            "(locally: UseDevelopmentStorage=true or Azurite's connection string)",
+            "(locally: UseDevelopmentStorage=true or Azurite's connection string), or in Azure "
+            "AzureWebJobsStorage__accountName with __credential=managedidentity and __clientId",
         )
-    if tables is None:
-        from shared.adapters.tables import AzureTableStore
-
-        tables = AzureTableStore(connection)
-    if queues is None:
-        from shared.adapters.queues import AzureMessageQueue
-
-        queues = AzureMessageQueue(connection)
+    if tables is None or queues is None:
+        tables, queues = _storage(settings, connection, tables, queues)
     if graph is None and not settings.missing_for_graph():
         graph, tokens = _build_graph(settings, tokens)
     clock = clock or SystemClock()
@@ -93,6 +88,20 @@ def build_services(
             renew_within_minutes=settings.subscription_renew_within_minutes),
         graph=graph, tokens=tokens,
     )
+
+
+def _storage(settings: Settings, connection: str, tables: TableStore | None, queues: MessageQueue | None):
+    """Table and queue adapters from the connection string, or identity-based from the account name (Azure)."""
+    from shared.adapters.queues import AzureMessageQueue
+    from shared.adapters.tables import AzureTableStore
+
+    if connection:
+        return tables or AzureTableStore(connection), queues or AzureMessageQueue(connection)
+    from shared.adapters import storage_identity
+
+    credential = storage_identity.credential(settings)
+    return (tables or AzureTableStore(service=storage_identity.table_service(settings, credential)),
+            queues or AzureMessageQueue(service=storage_identity.queue_service(settings, credential)))
 
 
 def _graph_missing(settings: Settings) -> ConfigurationError:

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     graph_max_retries: int = Field(default=4, ge=0, le=10)
     graph_page_size: int = Field(default=100, ge=1, le=1000)
     graph_mailbox_concurrency: int = Field(default=4, ge=1, le=4)
+    # Azure deployment (infra/): identity-based storage (the host's own settings, read by the app too), the app
+    # registration's credential, telemetry.
+    storage_account_name: str = Field(default="", validation_alias=AliasChoices("AzureWebJobsStorage__accountName"))
+    storage_credential: str = Field(default="", validation_alias=AliasChoices("AzureWebJobsStorage__credential"))
+    storage_client_id: str = Field(default="", validation_alias=AliasChoices("AzureWebJobsStorage__clientId"))
+    client_credential: Literal["auto", "secret", "certificate", "federated_identity"] = "auto"
+    client_certificate: SecretStr = SecretStr("")
+    managed_identity_client_id: str = ""
+    federation_audience: str = "api://AzureADTokenExchange"
+    applicationinsights_connection_string: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING"))
 
     @field_validator("graph_base_url", "login_base_url", "public_base_url")
     @classmethod
@@ -100,12 +111,37 @@ class Settings(BaseSettings):
             raise ValueError("; ".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _key_vault_references_resolved(self) -> Settings:
+        """In Azure a secret is an app setting ``@Microsoft.KeyVault(...)``; the platform replaces it with the value.
+        If it cannot (role missing, secret absent) the app would see the reference text itself: refuse that."""
+        unresolved = [name for name, value in self._setting_values() if value.startswith("@Microsoft.KeyVault(")]
+        if unresolved:
+            raise ValueError(f"Key Vault reference not resolved for {', '.join(unresolved)}: give the app's "
+                             "identity Key Vault Secrets User on the vault and create the secret "
+                             "(infra/hooks/postprovision.ps1)")
+        return self
+
+    def _setting_values(self):
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            value = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if isinstance(value, str):
+                yield f"ROOMCAL_{name.upper()}", value
+
     def missing_for_graph(self) -> list[str]:
         """Names of settings that must be set before RoomCal can call Microsoft Graph."""
         missing = []
         if not self.client_id:
             missing.append("ROOMCAL_CLIENT_ID")
-        if not self.client_secret.get_secret_value() and not self.client_certificate_path:
+        kind = self.client_credential
+        has_certificate = bool(self.client_certificate.get_secret_value() or self.client_certificate_path)
+        needs_secret = kind == "secret" or (kind == "auto" and not has_certificate)
+        if kind == "federated_identity" and not self.managed_identity_client_id:
+            missing.append("ROOMCAL_MANAGED_IDENTITY_CLIENT_ID")
+        elif kind == "certificate" and not has_certificate:
+            missing.append("ROOMCAL_CLIENT_CERTIFICATE")
+        elif needs_secret and not self.client_secret.get_secret_value():
             missing.append("ROOMCAL_CLIENT_SECRET")
         return missing
 

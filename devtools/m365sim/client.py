@@ -55,6 +55,13 @@ class ControlClient:
     def app(self, **changes: Any) -> dict:
         return self._call("PATCH", "/app", changes) if changes else self._call("GET", "/app")
 
+    def add_managed_identity(self, **fields: Any) -> dict:
+        """A user-assigned identity; the answer has ``identity``, ``identity_endpoint``, ``identity_header``."""
+        return self._call("POST", "/managed-identities", fields)
+
+    def managed_identities(self) -> dict:
+        return self._call("GET", "/managed-identities")
+
     def advance_clock(self, seconds: float) -> dict:
         return self._call("POST", "/clock", {"advance_s": seconds})
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from . import signin
+from . import managed_identity, signin
 from .graph_errors import entra_error
 from .tokens import AssertionError_, check_client_assertion
 from .world import GRAPH_RESOURCE, Tenant
@@ -133,6 +133,12 @@ def authenticate_client(sim, request: Request, t: Tenant) -> Response | None:
     if assertion:
         if atype != JWT_BEARER:
             return entra_error("invalid_request", 50027, f"Invalid client_assertion_type; expected '{JWT_BEARER}'.")
+        if managed_identity.is_federated(assertion, cid):
+            try:
+                managed_identity.check_federated_assertion(sim, assertion, app.federated_credentials)
+            except AssertionError_ as err:
+                return entra_error("invalid_client", err.aadsts, err.text, 401)
+            return None
         try:
             check_client_assertion(
                 assertion, cid, f"{sim.base_url}{request.path}", app.certificate_pems, sim.world.clock.now()

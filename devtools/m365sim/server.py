@@ -24,6 +24,7 @@ from . import (
     delta,
     entra,
     events,
+    managed_identity,
     places,
     signin,
     subscriptions,
@@ -41,7 +42,7 @@ from .world import World
 
 log = logging.getLogger(__name__)
 GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions, users)
-ENTRA_MODULES = (entra, consent, signin)
+ENTRA_MODULES = (entra, consent, signin, managed_identity)
 CONTROL_MODULES = (control, control_directory, control_calendar, control_notifications)
 
 
@@ -63,6 +64,7 @@ class Emulator:
         self.tls = tls.generate()
         self.tokens = TokenService(self.world, lambda: self.base_url)
         self.faults = Faults()
+        self.managed_identity = managed_identity.IdentityHost()  # IDENTITY_ENDPOINT of an emulated Function App
         self.throttle = Throttle(self.world)
         self.deltas = DeltaStore(self.world)
         self.auth_codes: dict[str, dict] = {}

@@ -69,6 +69,8 @@ class AppRegistration:
     client_id: str = DEFAULT_CLIENT_ID
     secrets: list[str] = field(default_factory=lambda: [DEFAULT_SECRET])
     certificate_pems: list[str] = field(default_factory=list)  # public certs (or keys) for client assertions
+    # federated identity credentials {name, issuer, subject, audiences} (managed_identity.py)
+    federated_credentials: list[dict] = field(default_factory=list)
     redirect_uris: list[str] = field(default_factory=lambda: list(DEFAULT_REDIRECTS))
     # consented on admin consent: infra/entra/roomcal-app-permissions.json
     permissions: list[str] = field(default_factory=lambda: ["Place.Read.All", "User.Read.All"])

@@ -5,6 +5,12 @@ flow, scope ``https://<graph host>/.default``: shared/clouds.py). Each tenant ge
 ``msal.ConfidentialClientApplication``, built on first use and kept for the process, so MSAL's
 in-memory token cache is reused until the token nears expiry.
 
+The app proves itself with one of three credentials (``ROOMCAL_CLIENT_CREDENTIAL``): a **federated identity
+credential** (secretless: a token of the Function App's user-assigned managed identity for
+``api://AzureADTokenExchange`` is the client assertion; entra-docs
+workload-id/workload-identity-federation-config-app-trust-managed-identity.md), a **certificate** (the
+Key Vault fallback), or a **secret** (local development only).
+
 Entra answers failures with AADSTS codes (https://learn.microsoft.com/entra/identity-platform/reference-error-codes);
 ``map_token_error`` turns them into domain errors a person can act on.
 """
@@ -34,6 +40,7 @@ MICROSOFT_LOGIN_HOSTS = {"login.microsoftonline.com", "login.microsoftonline.us"
 _CONSENT_CODES = {700016, 65001, 7000112, 500011, 7000114, 50194}
 _SECRET_CODES = {7000215, 7000222, 7000216, 700025}
 _CERT_CODES = {700027, 700024, 700023, 7000274}
+_FEDERATION_CODES = {70021, 700211, 700212, 700213, 7002131}  # no federated credential matches the assertion
 _TENANT_CODES = {90002, 900023, 90072, 50128, 50059}
 _POLICY_CODES = {53003, 53000, 53001, 50105}
 _CONSENT_FIX = ("ask a Global or Privileged Role Administrator of the tenant to grant admin consent to RoomCal "
@@ -61,11 +68,7 @@ class TokenProvider:
 
     @classmethod
     def from_settings(cls, settings: Settings, session: requests.Session) -> TokenProvider:
-        if settings.client_certificate_path:
-            credential: str | dict = load_certificate(settings.client_certificate_path)
-        else:
-            credential = settings.client_secret.get_secret_value()
-        return cls(client_id=settings.client_id, credential=credential,
+        return cls(client_id=settings.client_id, credential=client_credential(settings, session),
                    login_base_url=settings.login_base_url, session=session, scope=settings.graph_scope)
 
     def __call__(self, tenant_id: str) -> str:
@@ -146,6 +149,12 @@ def map_token_error(result: dict, tenant: str) -> RoomCalError:
         return ConfigurationError("Entra ID rejected RoomCal's client secret (wrong or expired)",
                                   fix="set ROOMCAL_CLIENT_SECRET to a current secret of the app registration",
                                   detail=detail)
+    if codes & _FEDERATION_CODES:
+        return ConfigurationError("Entra ID found no federated credential of RoomCal's app registration that matches "
+                                  "the managed identity's token",
+                                  fix="run infra/entra/Register-RoomCalApp.ps1 with -ManagedIdentityPrincipalId of the "
+                                  "Function App's identity (issuer, subject and audience must match exactly)",
+                                  detail=detail)
     if codes & _CERT_CODES:
         return ConfigurationError("Entra ID rejected RoomCal's client certificate",
                                   fix="upload the certificate in ROOMCAL_CLIENT_CERTIFICATE_PATH to the app "
@@ -166,20 +175,86 @@ def map_token_error(result: dict, tenant: str) -> RoomCalError:
                         fix="see detail.aadsts at https://login.microsoftonline.com/error", detail=detail)
 
 
+def credential_kind(settings: Settings) -> str:
+    """The credential ``ROOMCAL_CLIENT_CREDENTIAL`` names; ``auto``: a certificate if one is set, else the secret."""
+    if settings.client_credential != "auto":
+        return settings.client_credential
+    if settings.client_certificate.get_secret_value() or settings.client_certificate_path:
+        return "certificate"
+    return "secret"
+
+
+def client_credential(settings: Settings, session: requests.Session) -> str | dict:
+    """MSAL's ``client_credential`` for the configured kind."""
+    kind = credential_kind(settings)
+    if kind == "federated_identity":
+        return {"client_assertion": ManagedIdentityAssertion(settings.managed_identity_client_id,
+                                                             settings.federation_audience, session)}
+    if kind == "certificate":
+        pem = settings.client_certificate.get_secret_value()
+        if pem:
+            return certificate_credential(pem.encode(), "ROOMCAL_CLIENT_CERTIFICATE")
+        return load_certificate(settings.client_certificate_path)
+    return settings.client_secret.get_secret_value()
+
+
+class ManagedIdentityAssertion:
+    """Callable MSAL invokes for a fresh client assertion: the managed identity's token for the exchange audience.
+
+    MSAL's ManagedIdentityClient reads IDENTITY_ENDPOINT / IDENTITY_HEADER (App Service, Azure Functions) and
+    caches the token until near expiry, so the identity endpoint is asked about once an hour, not per tenant.
+    """
+
+    def __init__(self, identity_client_id: str, audience: str, session: requests.Session) -> None:
+        if not identity_client_id:
+            raise ConfigurationError("ROOMCAL_CLIENT_CREDENTIAL is federated_identity but no managed identity is named",
+                                     fix="set ROOMCAL_MANAGED_IDENTITY_CLIENT_ID to the client id of the Function "
+                                     "App's user-assigned identity (infra/ sets it)")
+        self._client = msal.ManagedIdentityClient(msal.UserAssignedManagedIdentity(client_id=identity_client_id),
+                                                  http_client=session)
+        self._audience = audience
+        self._identity = identity_client_id
+
+    def __call__(self) -> str:
+        try:
+            result = self._client.acquire_token_for_client(resource=self._audience)
+        except (requests.RequestException, ValueError) as exc:
+            raise Unavailable("the managed identity endpoint is unreachable",
+                              detail={"cause": type(exc).__name__}) from None
+        token = result.get("access_token") if isinstance(result, dict) else None
+        if not token:
+            raise ConfigurationError("the managed identity gave no token for the federated credential",
+                                     fix="check that the Function App has the user-assigned identity "
+                                     "ROOMCAL_MANAGED_IDENTITY_CLIENT_ID names",
+                                     detail={"identity": self._identity, "error": (result or {}).get("error")})
+        return token
+
+
 def load_certificate(path: str) -> dict:
     """MSAL certificate credential from one PEM file holding the private key and the certificate."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
     try:
         pem = Path(path).read_bytes()
-        cert = x509.load_pem_x509_certificate(pem)
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise ConfigurationError(f"ROOMCAL_CLIENT_CERTIFICATE_PATH: cannot read a PEM certificate and private key "
                                  f"({type(exc).__name__})",
                                  fix="point it at one PEM file with an unencrypted private key and its certificate"
                                  ) from None
+    return certificate_credential(pem, "ROOMCAL_CLIENT_CERTIFICATE_PATH")
+
+
+def certificate_credential(pem: bytes, setting: str) -> dict:
+    """MSAL certificate credential from PEM text holding the private key and the certificate (Key Vault's PEM
+    export, or a file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+        key = serialization.load_pem_private_key(pem, password=None)
+    except ValueError as exc:
+        raise ConfigurationError(f"{setting}: cannot read a PEM certificate and private key ({type(exc).__name__})",
+                                 fix="use one PEM with an unencrypted private key and its certificate (a Key Vault "
+                                 "certificate with content type application/x-pem-file)") from None
     der = cert.public_bytes(serialization.Encoding.DER)
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())

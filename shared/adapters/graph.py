@@ -29,6 +29,7 @@ from urllib.parse import quote, urlparse
 
 import requests
 
+from shared import metrics
 from shared.adapters.graph_errors import map_response, retry_after_seconds
 from shared.config import Settings
 from shared.errors import ConfigurationError, InvalidInput, NotFound, RoomCalError, Throttled, Unavailable
@@ -287,6 +288,8 @@ class GraphClient:
                 if response.status_code < 400:
                     return _json(response, client_request_id)
                 error = map_response(response, mailbox=mailbox)
+                if response.status_code == 429:
+                    metrics.graph_throttled(tenant)
                 wait = self._retry_wait(response, attempt)
             if wait is None or waited + wait > self._max_wait:
                 if isinstance(error, Throttled) and not error.retry_after:

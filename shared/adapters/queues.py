@@ -17,8 +17,9 @@ from shared.errors import Unavailable
 
 
 class AzureMessageQueue:
-    def __init__(self, connection_string: str) -> None:
-        self._service = QueueServiceClient.from_connection_string(connection_string)
+    def __init__(self, connection_string: str = "", *, service: QueueServiceClient | None = None) -> None:
+        """From a connection string (Azurite, local) or a ready client (identity-based: storage_identity.py)."""
+        self._service = service or QueueServiceClient.from_connection_string(connection_string)
         self._clients: dict = {}
         self._lock = threading.Lock()
 

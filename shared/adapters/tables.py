@@ -45,8 +45,9 @@ _PART_STATUS = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 
 
 class AzureTableStore:
-    def __init__(self, connection_string: str) -> None:
-        self._service = TableServiceClient.from_connection_string(connection_string)
+    def __init__(self, connection_string: str = "", *, service: TableServiceClient | None = None) -> None:
+        """From a connection string (Azurite, local) or a ready client (identity-based: storage_identity.py)."""
+        self._service = service or TableServiceClient.from_connection_string(connection_string)
         self._clients: dict = {}
         self._lock = threading.Lock()
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
+from shared import metrics
 from shared.log import log_event
 from shared.messages import ROOM_CHANGES, RoomChange, parse_stamp
 from shared.ports import Clock, MessageQueue, TableStore
@@ -46,6 +47,8 @@ def enqueue_catch_up(tables: TableStore, queues: MessageQueue, clock: Clock, *, 
             counts["skipped_room_inactive"] += 1
             continue
         synced = parse_stamp(row.get("synced_through"))
+        if synced is not None:
+            metrics.sync_lag(row["PartitionKey"], row.get("room") or row["RowKey"], (now - synced).total_seconds())
         if min_age_minutes and synced is not None and synced > fresh_since:
             counts["skipped_recently_synced"] += 1
             continue

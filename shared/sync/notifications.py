@@ -19,6 +19,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from shared import metrics
 from shared.errors import InvalidInput
 from shared.log import log_event
 from shared.messages import (
@@ -158,6 +159,7 @@ class NotificationService:
 def _log_outcome(kind: str, outcome: Outcome) -> None:
     # Counts only: never an id, a clientState or anything else a sender controls.
     ignored = ",".join(f"{reason}={count}" for reason, count in sorted(outcome.ignored.items()))
+    metrics.notifications(kind, received=outcome.enqueued + outcome.coalesced, refused=dict(outcome.ignored))
     log_event(log, "notifications handled", level=logging.WARNING if ignored else logging.INFO, operation=kind,
               count=outcome.enqueued, removed=outcome.coalesced, skipped=sum(outcome.ignored.values()),
               reason=ignored or None)

@@ -19,9 +19,10 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from shared import metrics
 from shared.errors import AccessDenied, InvalidInput, NotFound, RoomCalError
 from shared.log import log_event
-from shared.messages import RoomChange
+from shared.messages import ROOM_CHANGES, RoomChange
 from shared.ports import Clock, TableStore
 from shared.sync.sync_lease import Lease, RoomSyncLeases, SyncOutcome
 from shared.sync.sync_status import record_failure
@@ -60,6 +61,8 @@ class RoomChangeHandler:
             final = dequeue_count >= self._max_dequeue_count
             with contextlib.suppress(Exception):  # never mask the error the host should see
                 record_failure(self._tables, self._clock, change.tenant, change.room, exc, final=final)
+            if final:
+                metrics.poison_message(ROOM_CHANGES, change.tenant)
             _log(change, "poisoned" if final else "retrying",
                  error=exc.code if isinstance(exc, RoomCalError) else type(exc).__name__)
             raise

@@ -31,6 +31,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
+from shared import metrics
 from shared.errors import (
     AccessDenied,
     Conflict,
@@ -94,6 +95,7 @@ class SubscriptionManager:
             self._outside_scope(task.tenant, task.room, exc)
             outcome = "failed"
         except (AccessDenied, NotFound) as exc:  # retrying cannot help: say so on the room
+            metrics.subscription_failure(task.tenant, exc.code)
             sync_status.update(self._tables, task.tenant, task.room, subscription_error=exc.code,
                                subscription_error_message=exc.message)
             outcome = "failed"
