@@ -3,6 +3,7 @@
     RoomCalError
     ├── ConfigurationError      a setting is missing or wrong: fix the setting, then restart
     ├── InvalidInput            the caller sent something wrong: fix the request (HTTP 400/422)
+    │   └── EntityRefused       table storage refused a row as too large or malformed: write less
     ├── NotFound                no such tenant / room / resource (HTTP 404)
     │   └── MailboxNotFound     the room's address has no Exchange Online mailbox Graph can read
     ├── Conflict                the request clashes with current state (HTTP 409)
@@ -46,6 +47,10 @@ class ConfigurationError(RoomCalError):
 
 class InvalidInput(RoomCalError):
     code = "invalid_input"
+
+
+class EntityRefused(InvalidInput):
+    code = "entity_refused"
 
 
 class NotFound(RoomCalError):

@@ -317,7 +317,9 @@ class RoomEvent(BaseModel):
     created_utc: UtcDateTime | None = None
     last_modified_utc: UtcDateTime | None = None
     organizer: str | None = None
-    attendees: list[Attendee] = Field(default_factory=list)
+    attendees: list[Attendee] = Field(default_factory=list)  # at most sync/row_bounds.MAX_ATTENDEES, rooms first
+    attendee_count: int | None = None  # all attendees Graph listed (rooms included), before the bound
+    people_count: int | None = None  # of those, the ones that are not resources (meeting size)
     locations: list[EventLocation] = Field(default_factory=list)
     recurrence: Recurrence | None = None
     sensitivity: str = "normal"

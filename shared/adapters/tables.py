@@ -13,6 +13,7 @@ https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-tra
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -24,6 +25,7 @@ from urllib.parse import quote
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
+    HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
@@ -37,7 +39,7 @@ try:  # a private helper of the SDK: without it the lean path is off and the SDK
 except ImportError:  # pragma: no cover - depends on the installed SDK
     _add_entity_properties = None
 
-from shared.errors import Conflict, NotFound, Unavailable
+from shared.errors import Conflict, EntityRefused, NotFound, Unavailable
 from shared.ports import Entity
 
 _BATCH_LIMIT = 100  # Table Storage accepts at most 100 operations per transaction
@@ -72,7 +74,8 @@ class AzureTableStore:
         return _plain(entity)
 
     def upsert(self, table: str, entity: Entity) -> None:
-        self._table(table).upsert_entity(entity, mode=UpdateMode.REPLACE)
+        with _refusals(table):
+            self._table(table).upsert_entity(entity, mode=UpdateMode.REPLACE)
 
     def insert(self, table: str, entity: Entity) -> None:
         try:
@@ -122,7 +125,8 @@ class AzureTableStore:
             it = iter(rows)
             while chunk := list(islice(it, _BATCH_LIMIT)):
                 if not _lean_upserts(client, table, chunk):
-                    client.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk])
+                    with _refusals(table):
+                        client.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk])
 
     def ping(self) -> None:
         # A health probe answers fast: one attempt, short connect timeout, no SDK retries.
@@ -130,6 +134,19 @@ class AzureTableStore:
             next(iter(self._service.list_tables(results_per_page=1, retry_total=0, connection_timeout=3)), None)
         except AzureError as exc:
             raise Unavailable(f"table storage unreachable: {type(exc).__name__}") from exc
+
+
+@contextlib.contextmanager
+def _refusals(table: str):
+    """A 400/413 on a write (a property or entity too large, a bad value) becomes EntityRefused,
+    with the service's error code only: its message may quote the refused value."""
+    try:
+        yield
+    except HttpResponseError as exc:
+        if exc.status_code not in (400, 413):
+            raise
+        code = getattr(exc, "error_code", None) or "refused"
+        raise EntityRefused(f"table {table} refused a row", detail={"code": str(code)[:64]}) from None
 
 
 def _lean_upserts(client, table: str, entities: list[Entity]) -> bool:

@@ -73,7 +73,8 @@ def _meeting(event: Entity | None) -> dict | None:
     private = event.get("sensitivity") in ("private", "confidential")
     return {
         "start": _start(event).isoformat(), "end": _end(event).isoformat(),
-        "attendee_count": sum(1 for a in people if a.get("type") != "resource"),
+        "attendee_count": event["people_count"] if isinstance(event.get("people_count"), int)
+        else sum(1 for a in people if a.get("type") != "resource"),
         "organizer": None if private else event.get("organizer"),
         "is_online": bool(event.get("is_online")), "is_all_day": bool(event.get("is_all_day")),
     }

@@ -4,6 +4,10 @@
 memory; this module copies the allowed fields (DESIGN.md "Privacy whitelist") into a new
 RoomEvent and nothing else. It never deletes from a copy of the Graph dict, so a field Graph adds
 tomorrow is dropped by default. Errors name the missing field, never a value from the event.
+
+Bounded as well as whitelisted (shared/sync/row_bounds.py): every text is cut to a length no real
+value needs, and a town-hall invite keeps its attendee counts but only the first
+``row_bounds.MAX_ATTENDEES`` entries (rooms first), so ordinary data always fits a table row.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 from shared import keys
 from shared.errors import InvalidInput
 from shared.models import Attendee, EventLocation, Recurrence, RecurrencePattern, RecurrenceRange, RoomEvent
+from shared.sync.row_bounds import MAX_TEXT, bounded_attendees
 from shared.timezones import parse_utc, to_utc
 
 _EVENT_TYPES = {"singleInstance", "occurrence", "exception", "seriesMaster"}
@@ -26,7 +31,7 @@ def is_removed(item: dict[str, Any]) -> bool:
 def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: str,
                     hash_key: str | bytes) -> RoomEvent:
     """Copy the whitelisted fields of one Graph event into a RoomEvent."""
-    event_id = _text(graph_event.get("id"))
+    event_id = _text(graph_event.get("id"), limit=None)  # hashed whole, never stored
     if not event_id:
         raise InvalidInput("Graph event has no id")
     if is_removed(graph_event):
@@ -35,6 +40,7 @@ def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: 
     event_type = graph_event.get("type") if graph_event.get("type") in _EVENT_TYPES else "singleInstance"
     start, end = _when(graph_event, "start"), _when(graph_event, "end")
     attendees = [a for a in map(_attendee, _list(graph_event.get("attendees"))) if a is not None]
+    people_count = sum(1 for a in attendees if a.type != "resource")
     return RoomEvent(
         tenant_id=tenant_id,
         room_email=room,
@@ -49,7 +55,9 @@ def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: 
         created_utc=parse_utc(_text(graph_event.get("createdDateTime"))),
         last_modified_utc=parse_utc(_text(graph_event.get("lastModifiedDateTime"))),
         organizer=_address(_dict(graph_event.get("organizer")).get("emailAddress")),
-        attendees=attendees,
+        attendees=bounded_attendees(attendees),
+        attendee_count=len(attendees),
+        people_count=people_count,
         locations=_locations(graph_event),
         recurrence=_recurrence(graph_event.get("recurrence")),
         sensitivity=_text(graph_event.get("sensitivity")) or "normal",
@@ -77,7 +85,7 @@ def _when(graph_event: dict[str, Any], name: str):
 def _series(graph_event, event_type, event_id, room, hash_key) -> str | None:
     if event_type == "seriesMaster":
         return keys.series_key(hash_key, room, event_id)
-    master = _text(graph_event.get("seriesMasterId"))
+    master = _text(graph_event.get("seriesMasterId"), limit=None)
     return keys.series_key(hash_key, room, master) if master else None
 
 
@@ -145,8 +153,8 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+def _text(value: Any, limit: int | None = MAX_TEXT) -> str:
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _int(value: Any, default: int = 0) -> int:

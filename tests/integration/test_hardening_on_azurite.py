@@ -1,0 +1,67 @@
+"""Hardening (issue 16) against a real Azurite: ordinary but huge data never poisons a room."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from shared import keys
+from shared.adapters.tables import AzureTableStore
+from shared.clock import SystemClock
+from shared.messages import RoomChange
+from shared.sync.room_changes import RoomChangeHandler
+from shared.sync.sync import EVENTS, DeltaSync
+from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.sync_lease import RoomSyncLeases
+from tests.fakes import FakeGraph, FakeQueue
+
+pytestmark = pytest.mark.integration
+
+ROOM = "room-a@contoso.com"
+
+
+@pytest.fixture
+def world(storage_connection):
+    tenant = str(uuid.uuid4())
+    tables, queue, clock = AzureTableStore(storage_connection), FakeQueue(), SystemClock()
+    graph = FakeGraph(page_size=10)
+    graph.add_room(tenant, ROOM)
+    tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": tenant, "status": "active",
+                              "created_at": clock.now(), "updated_at": clock.now()})
+    tables.upsert("Rooms", {"PartitionKey": tenant, "RowKey": ROOM, "display_name": "Room A"})
+    leases = RoomSyncLeases(tables, queue, clock)
+    sync = DeltaSync(graph, tables, queue, leases, clock, hash_key="k")
+    return tenant, tables, graph, RoomChangeHandler(leases, sync, tables, clock)
+
+
+def _hint(tenant):
+    return RoomChange(tenant=tenant, room=ROOM, reason="notification",
+                      at=SystemClock().now() - timedelta(milliseconds=1)).to_payload()
+
+
+def test_a_town_hall_and_a_100_kb_location_are_stored_bounded_and_the_room_keeps_syncing(world):
+    """A 1,000-attendee meeting and a 100 KB location name on one page: both rows are written
+    (bounded), the page's other rows too, and the delta link advances (no poison loop)."""
+    tenant, tables, graph, handler = world
+    now = SystemClock().now()
+    people = tuple(f"person{i:04d}@contoso.com" for i in range(1000))
+    town_hall = graph.add_event(tenant, ROOM, start=now + timedelta(hours=1), end=now + timedelta(hours=2),
+                                attendees=people)
+    huge_place = graph.add_event(tenant, ROOM, start=now + timedelta(hours=3), end=now + timedelta(hours=4))
+    graph.update_event(tenant, ROOM, huge_place, locations=[{"displayName": "Hall " + "x" * 100_000,
+                                                            "locationType": "default"}])
+    ordinary = graph.add_event(tenant, ROOM, start=now + timedelta(hours=5), end=now + timedelta(hours=6),
+                               attendees=("a@contoso.com",))
+    assert handler.handle(_hint(tenant)).status == "synced"
+    partition = keys.room_partition(tenant, ROOM)
+    rows = {r["RowKey"]: r for r in tables.query(EVENTS, partition)}
+    assert set(rows) == {keys.event_row_key("k", ROOM, i) for i in (town_hall, huge_place, ordinary)}
+    big = rows[keys.event_row_key("k", ROOM, town_hall)]
+    assert big["attendee_count"] == 1001  # 1,000 people and the room
+    assert len(big["attendees"]) < 32_000
+    assert len(rows[keys.event_row_key("k", ROOM, huge_place)]["locations"]) < 32_000
+    assert tables.get(ROOM_SYNC, tenant, ROOM)["delta_link"]
+    # and the next round goes on from there
+    later = graph.add_event(tenant, ROOM, start=now + timedelta(hours=7), end=now + timedelta(hours=8))
+    assert handler.handle(_hint(tenant)).status == "synced"
+    assert tables.get(EVENTS, partition, keys.event_row_key("k", ROOM, later))
