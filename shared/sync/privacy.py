@@ -17,6 +17,7 @@ from typing import Any
 from shared import keys
 from shared.errors import InvalidInput
 from shared.models import Attendee, EventLocation, Recurrence, RecurrencePattern, RecurrenceRange, RoomEvent
+from shared.sync.location_names import safe_location_name
 from shared.sync.row_bounds import MAX_TEXT, bounded_attendees
 from shared.timezones import parse_utc, to_utc
 
@@ -102,7 +103,8 @@ def _locations(graph_event: dict[str, Any]) -> list[EventLocation]:
     raw = _list(graph_event.get("locations")) or ([graph_event["location"]] if graph_event.get("location") else [])
     found = []
     for item in map(_dict, raw):
-        location = EventLocation(display_name=_text(item.get("displayName")),
+        name = safe_location_name(_text(item.get("displayName"), limit=None))
+        location = EventLocation(display_name=name,
                                  email=_address({"address": item.get("locationEmailAddress")}),
                                  location_type=_text(item.get("locationType")) or None)
         if (location.display_name or location.email) and location not in found:

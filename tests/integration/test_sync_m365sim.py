@@ -73,7 +73,8 @@ def test_rooms_sync_a_live_change_lands_and_no_canary_leaks(sim, services):
         for room in ("good1", "good2"):
             start = now + timedelta(days=day - 2, hours=1)
             ctl.create_meeting(tid, f"ann@{domain}", [f"{room}@{domain}"], _iso(start),
-                               _iso(start + timedelta(hours=1)), online=day % 2 == 0)
+                               _iso(start + timedelta(hours=1)), online=day % 2 == 0,
+                               pasted_join=("zoom", "webex", "meet", "teams")[day // 2] if day % 2 else None)
     assert consent(sim, services, tid).ok
     apply_rbac(ctl, tid, domain)
     onboarding.import_rooms(services, tid, actor="fm")

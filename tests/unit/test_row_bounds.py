@@ -28,9 +28,9 @@ def test_a_town_hall_keeps_its_counts_rooms_first_and_only_the_first_attendees()
 
 
 def test_long_texts_are_cut():
-    raw = _event(locations=[{"displayName": "y" * 5000, "locationType": "default"}])
+    raw = _event(sensitivity="y" * 5000, originalStartTimeZone="z" * 5000)
     event = normalise_event(raw, tenant_id=TENANT, room_email=ROOM, hash_key="k")
-    assert len(event.locations[0].display_name) == row_bounds.MAX_TEXT
+    assert len(event.sensitivity) == len(event.start_time_zone) == row_bounds.MAX_TEXT
 
 
 def test_entity_size_follows_the_table_storage_formula():
