@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
+from shared.log import quiet_sdk_loggers
 from shared.messages import RoomChange
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
 from shared.sync.notifications import NotificationService
@@ -57,6 +58,7 @@ def build_services(
     graph: GraphPort | None = None,
     tokens: TokenSource | None = None,
 ) -> Services:
+    quiet_sdk_loggers()
     connection = settings.storage_connection.get_secret_value()
     if (tables is None or queues is None) and not connection:
         raise ConfigurationError(

@@ -374,7 +374,8 @@ def to_entity(model: BaseModel, partition_key: str, row_key: str, *, json_fields
 
 def from_entity(cls: type[M], entity: Entity, *, json_fields: tuple[str, ...] = (), **from_keys: str) -> M:
     """Inverse of ``to_entity``; ``from_keys`` names fields filled from PartitionKey/RowKey."""
-    data = {k: v for k, v in entity.items() if k in cls.model_fields and not k.startswith(("_", "odata"))}
+    data = {k: v for k, v in entity.items() if k in cls.model_fields and not k.startswith(("_", "odata"))
+            and not (v == "" and cls.model_fields[k].default is None)}  # "" = cleared by a merge (etag_rows)
     for field, key in from_keys.items():
         data[field] = entity[key]
     for name in json_fields:

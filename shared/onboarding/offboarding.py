@@ -35,9 +35,9 @@ def offboard(tables, clock, graph, tenant_id: str, *, actor: str) -> dict:
     counts["ConsentRequests"] = _delete_rows(
         tables, "ConsentRequests", tables.query("ConsentRequests", "consent", filter=f"tenant_hint eq '{tenant.id}'"))
     now = clock.now()
-    tenants.save(tables, Tenant(id=tenant.id, status=TenantStatus.offboarded, created_at=tenant.created_at,
-                                updated_at=now, consented_at=tenant.consented_at, offboarded_at=now,
-                                reason="offboarded: all data deleted"))
+    tenants.change(tables, tenant.id, lambda _: Tenant(
+        id=tenant.id, status=TenantStatus.offboarded, created_at=tenant.created_at, updated_at=now,
+        consented_at=tenant.consented_at, offboarded_at=now, reason="offboarded: all data deleted"))
     audit.record(tables, clock, tenant_id=tenant.id, action="tenant.offboarded", actor=actor,
                  detail={"subscriptions_deleted": deleted_subscriptions, "subscriptions_failed": failed,
                          "rows_deleted": counts})

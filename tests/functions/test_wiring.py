@@ -16,6 +16,7 @@ def _trigger(fn):
 
 EXPECTED_HTTP = {
     "health": ("health", ["GET"], "anonymous"),
+    "health_details": ("health/details", ["GET"], "function"),
     "selftest_start": ("selftest", ["POST"], "function"),
     "selftest_result": ("selftest/{probe_id}", ["GET"], "function"),
     "start_onboarding": ("tenants", ["POST"], "function"),
