@@ -4,6 +4,7 @@ ROOMCAL_CATCHUP_SCHEDULE, ROOMCAL_RENEW_SCHEDULE, ROOMCAL_RETENTION_SCHEDULE."""
 import azure.functions as func
 
 from shared import bootstrap
+from shared.onboarding.offboarding import clean_leftovers
 from shared.sync.catchup import enqueue_catch_up
 from shared.sync.retention import purge_expired_events
 
@@ -25,3 +26,4 @@ def renew_subscriptions(timer: func.TimerRequest) -> None:
 def purge_old_events(timer: func.TimerRequest) -> None:
     s = bootstrap.get_services()
     purge_expired_events(s.tables, s.clock)
+    clean_leftovers(s.tables, s.clock)  # what offboarded tenants still own (a crash, a late write)

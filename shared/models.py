@@ -132,6 +132,7 @@ class TenantStatus(StrEnum):
     pending_consent = "pending_consent"
     consented = "consented"
     active = "active"
+    offboarding = "offboarding"  # marked; its data is being deleted (shared/onboarding/offboarding.py)
     offboarded = "offboarded"
 
 

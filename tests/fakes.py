@@ -75,6 +75,13 @@ class InMemoryTables:
         for entity in entities:
             self.upsert(table, entity)
 
+    def delete_many(self, table, keys):
+        count = 0
+        for partition_key, row_key in keys:
+            self.delete(table, partition_key, row_key)
+            count += 1
+        return count
+
     def ping(self):
         return None
 

@@ -36,7 +36,7 @@ def load(tables, tenant_id: str) -> Tenant:
 def load_connected(tables, tenant_id: str) -> Tenant:
     """A tenant that has consented and is not offboarded (what every room operation needs)."""
     tenant = load(tables, tenant_id)
-    if tenant.status in (TenantStatus.pending_consent, TenantStatus.offboarded):
+    if tenant.status in (TenantStatus.pending_consent, TenantStatus.offboarding, TenantStatus.offboarded):
         raise NotFound(f"tenant {tenant.id} is {tenant.status}",
                        fix="complete the admin consent first (POST /api/tenants)")
     return tenant
@@ -66,13 +66,15 @@ def mark_consented(tables, clock, tenant_id: str) -> Tenant:
     """Record consent; idempotent, and never moves an active tenant back."""
     now = clock.now()
 
-    def consented(tenant: Tenant | None) -> Tenant:
+    def consented(tenant: Tenant | None) -> Tenant | None:
+        if tenant is not None and tenant.status == TenantStatus.offboarding:
+            return None  # consent again once its data is gone (offboarded)
         tenant = tenant or Tenant(id=check_tenant_id(tenant_id), created_at=now, updated_at=now)
         status = TenantStatus.active if tenant.status == TenantStatus.active else TenantStatus.consented
         return tenant.model_copy(update={"status": status, "consented_at": now, "updated_at": now,
                                          "offboarded_at": None, "reason": ""})
 
-    return change(tables, tenant_id, consented)
+    return change(tables, tenant_id, consented) or load(tables, tenant_id)
 
 
 def flag(tables, clock, tenant_id: str, reason: str) -> None:

@@ -65,3 +65,40 @@ def test_a_town_hall_and_a_100_kb_location_are_stored_bounded_and_the_room_keeps
     later = graph.add_event(tenant, ROOM, start=now + timedelta(hours=7), end=now + timedelta(hours=8))
     assert handler.handle(_hint(tenant)).status == "synced"
     assert tables.get(EVENTS, partition, keys.event_row_key("k", ROOM, later))
+
+
+def test_delete_many_batches_and_tolerates_rows_already_gone(storage_connection):
+    tables = AzureTableStore(storage_connection)
+    partition = f"{uuid.uuid4()}|room@contoso.com"
+    tables.upsert_many(EVENTS, [{"PartitionKey": partition, "RowKey": f"{i:04d}", "n": i} for i in range(250)])
+    tables.delete(EVENTS, partition, "0042")  # one row of the first transaction is already gone
+    keys_ = [(partition, f"{i:04d}") for i in range(250)] + [(partition, "never-there")]
+    assert tables.delete_many(EVENTS, keys_) == 251
+    assert list(tables.query(EVENTS, partition)) == []
+
+
+def test_offboarding_on_azurite_deletes_in_batches_and_keeps_the_audit(storage_connection):
+    from shared.onboarding import offboarding
+    from shared.ops import audit
+
+    tenant = str(uuid.uuid4())
+    tables, queue, clock = AzureTableStore(storage_connection), FakeQueue(), SystemClock()
+    tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": tenant, "status": "active",
+                              "created_at": clock.now(), "updated_at": clock.now()})
+    for room in ("a@contoso.com", "b@contoso.com"):
+        tables.upsert("Rooms", {"PartitionKey": tenant, "RowKey": room})
+        tables.upsert("RoomSync", {"PartitionKey": tenant, "RowKey": room, "room": room})
+        tables.upsert_many(EVENTS, [{"PartitionKey": keys.room_partition(tenant, room), "RowKey": f"{i:05d}"}
+                                    for i in range(1200)])
+    audit.record(tables, clock, tenant_id=tenant, action="settings.changed", actor="fm")
+    offboarding.start(tables, queue, clock, tenant, actor="ops")
+    outcomes = []
+    while steps := queue.messages(offboarding.QUEUE):
+        queue.sent.clear()
+        outcomes += [offboarding.run_step(tables, queue, clock, None, s) for s in steps]
+    assert outcomes[-1] == "offboarded"
+    prefix = f"PartitionKey ge '{tenant}|' and PartitionKey lt '{tenant}}}'"
+    assert list(tables.query(EVENTS, filter=prefix)) == [] and list(tables.query("Rooms", tenant)) == []
+    assert offboarding.progress(tables, tenant)["rows_deleted"] == 2404
+    assert {e["action"] for e in audit.list_entries(tables, tenant_id=tenant)} >= {"settings.changed",
+                                                                                 "tenant.offboarded"}
