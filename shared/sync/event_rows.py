@@ -23,6 +23,7 @@ from shared.log import log_event
 from shared.messages import parse_stamp, stamp
 from shared.ports import Clock, Entity, TableStore
 from shared.sync import row_bounds
+from shared.sync.erasure import Pseudonyms
 from shared.sync.privacy import is_removed, normalise_event
 
 log = logging.getLogger("roomcal.sync")
@@ -52,6 +53,8 @@ class EventRows:
         """Normalise then write one page; within a page the last occurrence of an id wins."""
         writes: dict[str, Entity | None] = {}
         synced_at = stamp(self._clock.now())
+        erased = Pseudonyms(self._tables, tenant, [self._hash_key])
+        rename = erased.rename if erased else None
         for item in items:
             event_id = item.get("id")
             if not isinstance(event_id, str) or not event_id:
@@ -62,7 +65,8 @@ class EventRows:
                 writes[row_key] = None
                 continue
             try:
-                event = normalise_event(item, tenant_id=tenant, room_email=room, hash_key=self._hash_key)
+                event = normalise_event(item, tenant_id=tenant, room_email=room, hash_key=self._hash_key,
+                                        rename=rename)
             except (InvalidInput, ValueError):  # an event Graph sent without a usable start/end
                 totals.skipped += 1
                 continue

@@ -12,6 +12,7 @@ value needs, and a town-hall invite keeps its attendee counts but only the first
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shared import keys
@@ -30,8 +31,9 @@ def is_removed(item: dict[str, Any]) -> bool:
 
 
 def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: str,
-                    hash_key: str | bytes) -> RoomEvent:
-    """Copy the whitelisted fields of one Graph event into a RoomEvent."""
+                    hash_key: str | bytes, rename: Callable[[str | None], str | None] | None = None) -> RoomEvent:
+    """Copy the whitelisted fields of one Graph event into a RoomEvent. ``rename`` maps a person's
+    address to what is stored (an erased person's pseudonym, sync/erasure.py)."""
     event_id = _text(graph_event.get("id"), limit=None)  # hashed whole, never stored
     if not event_id:
         raise InvalidInput("Graph event has no id")
@@ -42,6 +44,12 @@ def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: 
     start, end = _when(graph_event, "start"), _when(graph_event, "end")
     attendees = [a for a in map(_attendee, _list(graph_event.get("attendees"))) if a is not None]
     people_count = sum(1 for a in attendees if a.type != "resource")
+    room_response = _room_response(graph_event, attendees, room)
+    organizer = _address(_dict(graph_event.get("organizer")).get("emailAddress"))
+    if rename is not None:
+        organizer = rename(organizer)
+        attendees = [a if a.type == "resource" else a.model_copy(update={"address": rename(a.address)})
+                     for a in attendees]
     return RoomEvent(
         tenant_id=tenant_id,
         room_email=room,
@@ -55,7 +63,7 @@ def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: 
         is_cancelled=graph_event.get("isCancelled") is True,
         created_utc=parse_utc(_text(graph_event.get("createdDateTime"))),
         last_modified_utc=parse_utc(_text(graph_event.get("lastModifiedDateTime"))),
-        organizer=_address(_dict(graph_event.get("organizer")).get("emailAddress")),
+        organizer=organizer,
         attendees=bounded_attendees(attendees),
         attendee_count=len(attendees),
         people_count=people_count,
@@ -64,7 +72,7 @@ def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: 
         sensitivity=_text(graph_event.get("sensitivity")) or "normal",
         show_as=_text(graph_event.get("showAs")) or "busy",
         is_online=is_online(graph_event),
-        room_response=_room_response(graph_event, attendees, room),
+        room_response=room_response,
     )
 
 

@@ -39,10 +39,11 @@ EXPECTED_HTTP = {
     "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
     "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
     "offboarding_progress": ("tenants/{tenant_id}/offboarding", ["GET"], "function"),
+    "erase_person": ("tenants/{tenant_id}/erasures", ["POST"], "function"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance",
-                  "offboard_tenant_step": "tenant-offboarding"}
+                  "offboard_tenant_step": "tenant-offboarding", "erase_person_in_room": "person-erasure"}
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
                   "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
 
