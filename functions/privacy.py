@@ -1,4 +1,5 @@
-"""Erasure of one person (GDPR art. 17) over HTTP, and the queue that rewrites each room's rows."""
+"""Erasure of one person (GDPR art. 17) over HTTP, the queue that rewrites each room's rows, and
+the deployment-wide key rotation (admin key only: it acts for every tenant; docs/key-rotation.md)."""
 
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field
@@ -7,6 +8,7 @@ from functions.http import actor_of, handles_errors, json_response, parse_json
 from shared import bootstrap
 from shared.ops import erasure
 from shared.sync import erasure as erased_people
+from shared.sync.key_rotation import rotation_status
 
 bp = func.Blueprint()
 
@@ -29,3 +31,17 @@ def erase_person(req: func.HttpRequest) -> func.HttpResponse:
 def erase_person_in_room(msg: func.QueueMessage) -> None:
     s = bootstrap.get_services()
     erased_people.rewrite_room(s.tables, msg.get_json(), hash_key=s.settings.hash_key.get_secret_value())
+
+
+@bp.route(route="ops/key-rotation", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@handles_errors
+def key_rotation_status(req: func.HttpRequest) -> func.HttpResponse:
+    s = bootstrap.get_services()
+    return json_response(rotation_status(s.tables, s.settings))
+
+
+@bp.route(route="ops/key-rotation/client-states", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@handles_errors
+def rotate_client_states(req: func.HttpRequest) -> func.HttpResponse:
+    counts = bootstrap.get_services().require_subscription_manager().enqueue_rotation()
+    return json_response({"subscriptions_queued": counts["rotate"], "invalid_rows": counts["invalid_row"]}, 202)

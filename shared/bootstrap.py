@@ -82,6 +82,7 @@ def build_services(
                             max_rounds=settings.sync_max_rounds)
     run_round = _sync_needs_graph(settings) if graph is None else DeltaSync(
         graph, tables, queues, leases, clock, hash_key=settings.hash_key.get_secret_value(),
+        previous_hash_key=settings.hash_key_previous.get_secret_value(),
         window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round)
     return Services(
         settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory,

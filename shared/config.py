@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     sync_window_roll_days: int = Field(default=7, ge=1, le=365)
     sync_max_pages_per_round: int = Field(default=50, ge=1, le=100_000)
     hash_key: SecretStr = SecretStr("")
+    hash_key_previous: SecretStr = SecretStr("")  # set only during a rotation (docs/key-rotation.md)
     http_timeout_seconds: float = Field(default=30.0, gt=0, le=230)
     consent_state_minutes: int = Field(default=30, ge=5, le=1440)
     http_pool_size: int = Field(default=32, ge=1, le=512)

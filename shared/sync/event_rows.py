@@ -46,14 +46,18 @@ class PageTotals:
 
 
 class EventRows:
-    def __init__(self, tables: TableStore, clock: Clock, *, hash_key: str) -> None:
+    def __init__(self, tables: TableStore, clock: Clock, *, hash_key: str, previous_hash_key: str = "") -> None:
         self._tables, self._clock, self._hash_key = tables, clock, hash_key
+        # During a key rotation the row an event had under the previous key is deleted as the event
+        # is written under the current one, so no event ever has two rows (docs/key-rotation.md).
+        self._previous = previous_hash_key if previous_hash_key and previous_hash_key != hash_key else ""
 
     def write_page(self, tenant: str, room: str, items: Iterable[dict], generation: str, totals: PageTotals) -> None:
         """Normalise then write one page; within a page the last occurrence of an id wins."""
         writes: dict[str, Entity | None] = {}
+        removed: set[str] = set()
         synced_at = stamp(self._clock.now())
-        erased = Pseudonyms(self._tables, tenant, [self._hash_key])
+        erased = Pseudonyms(self._tables, tenant, [self._hash_key, self._previous])
         rename = erased.rename if erased else None
         for item in items:
             event_id = item.get("id")
@@ -61,8 +65,11 @@ class EventRows:
                 totals.skipped += 1
                 continue
             row_key = keys.event_row_key(self._hash_key, room, event_id)
+            if self._previous:
+                writes.setdefault(keys.event_row_key(self._previous, room, event_id), None)
             if is_removed(item):
                 writes[row_key] = None
+                removed.add(row_key)
                 continue
             try:
                 event = normalise_event(item, tenant_id=tenant, room_email=room, hash_key=self._hash_key,
@@ -74,12 +81,11 @@ class EventRows:
         upserts = [e for e in writes.values() if e is not None]
         self._upsert(tenant, room, upserts, totals)
         partition = keys.room_partition(tenant, room)
-        for row_key, entity in writes.items():
-            if entity is None:
-                self._tables.delete(EVENTS, partition, row_key)
+        gone = [(partition, row_key) for row_key, entity in writes.items() if entity is None]
+        self._tables.delete_many(EVENTS, gone)
         totals.pages += 1
         totals.upserted += len(upserts)
-        totals.removed += len(writes) - len(upserts)
+        totals.removed += sum(1 for row_key in removed if writes.get(row_key, 0) is None)
 
     def _upsert(self, tenant: str, room: str, rows: list[Entity], totals: PageTotals) -> None:
         bounded = [row if row_bounds.fits(row) else self._reduce(tenant, room, row, totals, "too_large")

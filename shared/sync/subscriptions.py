@@ -140,6 +140,19 @@ class SubscriptionManager:
                   reason=f"renew={counts['renew']} recreate={counts['recreate']}")
         return counts
 
+    def enqueue_rotation(self) -> Counter:
+        """Give every subscription a fresh clientState (docs/key-rotation.md). Graph cannot change a
+        subscription's clientState, so each is recreated (``recreate`` replacing the current one): the
+        old one's notifications stay valid until it is deleted, and the catch-up hint that follows
+        every recreate repairs anything notified in between."""
+        counts = Counter()
+        for row in self._tables.query(TABLE, PARTITION, select=["RowKey", "tenant_id", "room_email"]):
+            sent = self._send("recreate", row.get("tenant_id", ""), row.get("room_email", ""), row["RowKey"],
+                              "rotation")
+            counts["rotate" if sent else "invalid_row"] += 1
+        log_event(log, "client state rotation enqueued", count=counts["rotate"])
+        return counts
+
     def _create(self, tenant: str, room: str, client_state: str) -> dict:
         return self._graph.create_subscription(
             tenant, room, notification_url=self._notification_url, lifecycle_url=self._lifecycle_url,

@@ -11,6 +11,9 @@
 * A long baseline stops after ``max_pages_per_round`` pages, keeps its nextLink and hands over
   through a followup hint, so a huge room never pins a worker while others wait.
 * Rooms no longer registered, and tenants no longer consented or active, are not synced.
+* Each completed baseline records which hash key keyed its rows (``hash_key_id``, a fingerprint);
+  a room whose rows were keyed under another key gets a baseline at its next round, which writes
+  every row under the current key and sweeps the old ones (docs/key-rotation.md).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from shared import keys
 from shared.errors import DeltaTokenExpired, NotFound
 from shared.log import log_event
 from shared.messages import (
@@ -44,6 +48,11 @@ __all__ = ["EVENTS", "ROOMS", "TENANTS", "DeltaSync"]
 INCREMENTAL_PAGE_FACTOR = 10  # an incremental round may run this many times a baseline's page budget
 
 
+def key_id(hash_key: str) -> str:
+    """A fingerprint naming a hash key without revealing it."""
+    return keys.keyed_hash(hash_key, "key-id")[:12] if hash_key else ""
+
+
 class _IncrementalTooLong(Exception):
     """Graph kept paging an incremental round (a server looping on fresh nextLinks, or a huge backlog)."""
 
@@ -52,10 +61,13 @@ class DeltaSync:
     """A RoundRunner: ``sync(lease, change)`` runs one delta round of the leased room."""
 
     def __init__(self, graph: GraphPort, tables: TableStore, queues: MessageQueue, leases: RoomSyncLeases,
-                 clock: Clock, *, hash_key: str, window_roll_days: int = 7, max_pages_per_round: int = 50) -> None:
+                 clock: Clock, *, hash_key: str, window_roll_days: int = 7, max_pages_per_round: int = 50,
+                 previous_hash_key: str = "") -> None:
         self._graph, self._tables, self._queues = graph, tables, queues
         self._leases, self._clock = leases, clock
-        self._rows = EventRows(tables, clock, hash_key=hash_key)
+        self._rows = EventRows(tables, clock, hash_key=hash_key, previous_hash_key=previous_hash_key)
+        self._key_id = key_id(hash_key)
+        self._rotating = bool(previous_hash_key) and previous_hash_key != hash_key
         self._roll = timedelta(days=window_roll_days)
         self._max_pages = max_pages_per_round
 
@@ -70,7 +82,7 @@ class DeltaSync:
                 self._baseline(lease, tenant.settings, resume=row)
             except DeltaTokenExpired:  # the paused baseline's nextLink is gone: start again, unpaused
                 self._baseline(lease, tenant.settings, reason="resume_expired", page_limit=None)
-        elif row.get("delta_link") and not self._window_due(row):
+        elif row.get("delta_link") and not self._window_due(row) and not self._rekey_due(row):
             try:
                 self._incremental(lease, row["delta_link"])
             except DeltaTokenExpired:
@@ -78,7 +90,8 @@ class DeltaSync:
             except _IncrementalTooLong:  # a paged, resumable baseline converges where this round would not
                 self._baseline(lease, tenant.settings, reason="incremental_too_long")
         else:
-            self._baseline(lease, tenant.settings, reason="window_roll" if row.get("delta_link") else "initial")
+            reason = "hash_key_rotated" if self._rekey_due(row) else "window_roll"
+            self._baseline(lease, tenant.settings, reason=reason if row.get("delta_link") else "initial")
         self._ensure_subscription(lease)
 
     # -- rounds --------------------------------------------------------------------------
@@ -130,7 +143,8 @@ class DeltaSync:
         if baseline is not None:
             generation, start, end, kept = baseline
             fields.update(sync_generation=generation, baseline_next_link="", last_full_sync_at=now,
-                          window_start=stamp(start), window_end=stamp(end), window_created_at=now, event_count=kept)
+                          window_start=stamp(start), window_end=stamp(end), window_created_at=now, event_count=kept,
+                          hash_key_id=self._key_id)
         self._leases.checkpoint(lease, **fields)
         sync_status.mirror_to_registry(self._tables, lease.tenant, lease.room, fields)
         log_event(log, "delta round done", tenant=lease.tenant, room=lease.room, pages=totals.pages,
@@ -153,6 +167,12 @@ class DeltaSync:
         at = max(self._clock.now(), lease.round_started + timedelta(microseconds=1))
         hint = RoomChange(tenant=lease.tenant, room=lease.room, reason="followup", at=at)
         self._queues.send(ROOM_CHANGES, hint.to_payload())
+
+    def _rekey_due(self, row: Entity) -> bool:
+        """Rows keyed under another key (a rotation): re-key them. A row from before key ids were
+        recorded is taken as current unless a rotation is under way."""
+        recorded = row.get("hash_key_id")
+        return recorded != self._key_id if recorded else self._rotating
 
     def _window_due(self, row: Entity) -> bool:
         created = parse_stamp(row.get("window_created_at"))

@@ -40,6 +40,8 @@ EXPECTED_HTTP = {
     "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
     "offboarding_progress": ("tenants/{tenant_id}/offboarding", ["GET"], "function"),
     "erase_person": ("tenants/{tenant_id}/erasures", ["POST"], "function"),
+    "key_rotation_status": ("ops/key-rotation", ["GET"], "admin"),
+    "rotate_client_states": ("ops/key-rotation/client-states", ["POST"], "admin"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance",
