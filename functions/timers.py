@@ -5,7 +5,6 @@ import azure.functions as func
 
 from shared import bootstrap
 from shared.onboarding.offboarding import clean_leftovers
-from shared.sync.catchup import enqueue_catch_up
 from shared.sync.retention import purge_expired_events
 
 bp = func.Blueprint()
@@ -13,8 +12,9 @@ bp = func.Blueprint()
 
 @bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_CATCHUP_SCHEDULE%", use_monitor=True)
 def catch_up_rooms(timer: func.TimerRequest) -> None:
-    s = bootstrap.get_services()
-    enqueue_catch_up(s.tables, s.queues, s.clock, min_age_minutes=s.settings.catchup_min_age_minutes)
+    # Fans out: one message per tenant; each tenant's rooms are then probed 20 per Graph $batch
+    # (shared/sync/catchup_batch.py).
+    bootstrap.get_services().catch_up.enqueue_tenants()
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_RENEW_SCHEDULE%", use_monitor=True)

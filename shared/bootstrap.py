@@ -16,6 +16,7 @@ from shared.errors import ConfigurationError
 from shared.log import quiet_sdk_loggers
 from shared.messages import RoomChange
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
+from shared.sync.catchup_batch import BatchedCatchUp
 from shared.sync.notifications import NotificationService
 from shared.sync.room_changes import RoomChangeHandler
 from shared.sync.subscription_directory import SubscriptionDirectory
@@ -36,6 +37,7 @@ class Services:
     subscription_manager: SubscriptionManager | None = None
     graph: GraphPort | None = None
     tokens: TokenSource | None = None
+    catch_up: BatchedCatchUp | None = None
 
     def require_subscription_manager(self) -> SubscriptionManager:
         if self.subscription_manager is None:
@@ -84,8 +86,10 @@ def build_services(
         graph, tables, queues, leases, clock, hash_key=settings.hash_key.get_secret_value(),
         previous_hash_key=settings.hash_key_previous.get_secret_value(),
         window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round)
+    catch_up = BatchedCatchUp(tables, queues, clock, graph, min_age_minutes=settings.catchup_min_age_minutes,
+                              full_round_due=run_round.full_round_due if graph is not None else lambda row: True)
     return Services(
-        settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory,
+        settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory, catch_up=catch_up,
         notifications=NotificationService(directory, queues, clock),
         room_changes=RoomChangeHandler(leases, run_round, tables, clock,
                                        max_dequeue_count=settings.queue_max_dequeue_count),

@@ -53,6 +53,18 @@ def key_id(hash_key: str) -> str:
     return keys.keyed_hash(hash_key, "key-id")[:12] if hash_key else ""
 
 
+def rekey_due(row: Entity, current_key_id: str, *, rotating: bool) -> bool:
+    """Rows keyed under another key (a rotation): re-key them. A row from before key ids were
+    recorded is taken as current unless a rotation is under way."""
+    recorded = row.get("hash_key_id")
+    return recorded != current_key_id if recorded else rotating
+
+
+def window_due(row: Entity, now, roll: timedelta) -> bool:
+    created = parse_stamp(row.get("window_created_at"))
+    return created is None or now - created >= roll
+
+
 class _IncrementalTooLong(Exception):
     """Graph kept paging an incremental round (a server looping on fresh nextLinks, or a huge backlog)."""
 
@@ -169,14 +181,16 @@ class DeltaSync:
         self._queues.send(ROOM_CHANGES, hint.to_payload())
 
     def _rekey_due(self, row: Entity) -> bool:
-        """Rows keyed under another key (a rotation): re-key them. A row from before key ids were
-        recorded is taken as current unless a rotation is under way."""
-        recorded = row.get("hash_key_id")
-        return recorded != self._key_id if recorded else self._rotating
+        return rekey_due(row, self._key_id, rotating=self._rotating)
 
     def _window_due(self, row: Entity) -> bool:
-        created = parse_stamp(row.get("window_created_at"))
-        return created is None or self._clock.now() - created >= self._roll
+        return window_due(row, self._clock.now(), self._roll)
+
+    def full_round_due(self, row: Entity) -> bool:
+        """True when the room's next round cannot be a plain incremental one (no delta link, a paused
+        baseline, a window to roll, rows to re-key): catch-up then sends it a hint of its own."""
+        return bool(row.get("baseline_next_link")) or not row.get("delta_link") or self._window_due(row) \
+            or self._rekey_due(row)
 
     def _tenant(self, tenant_id: str) -> Tenant | None:
         """The tenant, if RoomCal syncs it (consented or active); None otherwise."""

@@ -48,4 +48,6 @@ def test_catch_up_timer_enqueues_rooms(services):
     built.tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT, "status": "active"})
     built.tables.upsert(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": "r@contoso.com", "room": "r@contoso.com"})
     timers.catch_up_rooms(TimerRequest())
-    assert [m["reason"] for m in built.queues.messages(ROOM_CHANGES)] == ["catchup"]
+    (tenant_job,) = built.queues.messages("catchup-tenants")
+    sync_queue.catch_up_tenant(QueueMessage(id="2", body=json.dumps(tenant_job).encode(), dequeue_count=1))
+    assert [m["reason"] for m in built.queues.messages(ROOM_CHANGES)] == ["catchup"]  # no delta link: a round
