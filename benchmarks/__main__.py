@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from benchmarks import freshness, graph_requests, initial_sync, notification_ack, offboarding
+from benchmarks import catchup_scale, freshness, graph_requests, initial_sync, notification_ack, offboarding
 from benchmarks.report import RESULTS
 
 BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.main,
               "graph_requests": graph_requests.main, "initial_sync": initial_sync.main,
-              "offboarding": offboarding.main}
+              "offboarding": offboarding.main, "catchup_scale": catchup_scale.main}
 
 
 def main(argv: list[str]) -> int:

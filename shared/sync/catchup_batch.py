@@ -34,7 +34,7 @@ from shared.errors import Conflict, InvalidInput, NotFound, Throttled
 from shared.log import log_event
 from shared.messages import ROOM_CHANGES, RoomChange, parse_stamp, stamp
 from shared.ports import Clock, Entity, GraphPort, MessageQueue, TableStore
-from shared.sync.catchup import syncing_tenants
+from shared.sync.catchup import SYNCING_TENANT_STATUSES, TENANTS, syncing_tenants
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
 
 log = logging.getLogger("roomcal.sync")
@@ -86,7 +86,7 @@ class BatchedCatchUp:
     def plan_tenant(self, payload: object) -> Counter:
         job = _parse(TenantCatchUp, payload)
         counts: Counter = Counter()
-        if job.tenant not in syncing_tenants(self._tables):
+        if not self._syncing(job.tenant):
             return counts
         now, probe = self._clock.now(), []
         for row in self._tables.query(ROOM_SYNC, job.tenant, select=_PLAN_COLUMNS):
@@ -128,6 +128,12 @@ class BatchedCatchUp:
         return counts
 
     # -- steps -----------------------------------------------------------------------------
+    def _syncing(self, tenant: str) -> bool:
+        try:
+            return self._tables.get(TENANTS, "tenant", tenant).get("status") in SYNCING_TENANT_STATUSES
+        except NotFound:
+            return False
+
     def _plan_room(self, tenant: str, row: Entity, now: datetime) -> str:
         if row.get("active") is False:
             return "skipped_room_inactive"
