@@ -43,6 +43,9 @@ from shared.sync.sync_lease import TABLE as ROOM_SYNC
 
 log = logging.getLogger("roomcal.subscriptions")
 _MAX_THROTTLED_ATTEMPTS = 20
+# Graph judges the expiry by its own clock and refuses one past the maximum lifetime (400): ask for
+# this much less, so a RoomCal clock up to ten minutes fast still gets its subscription.
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=10)
 
 
 class SubscriptionManager:
@@ -86,7 +89,7 @@ class SubscriptionManager:
         record = self._directory.lookup(subscription_id) if subscription_id else None
         if record is None:
             return self.recreate(tenant, room, replacing=subscription_id)
-        expiry = self._clock.now() + self._lifetime - timedelta(minutes=1)
+        expiry = self._clock.now() + self._lifetime - CLOCK_SKEW_ALLOWANCE
         try:
             answer = self._graph.renew_subscription(tenant, subscription_id, expiry)
         except NotFound:
@@ -156,7 +159,7 @@ class SubscriptionManager:
     def _create(self, tenant: str, room: str, client_state: str) -> dict:
         return self._graph.create_subscription(
             tenant, room, notification_url=self._notification_url, lifecycle_url=self._lifecycle_url,
-            expiration=self._clock.now() + self._lifetime - timedelta(minutes=1), client_state=client_state,
+            expiration=self._clock.now() + self._lifetime - CLOCK_SKEW_ALLOWANCE, client_state=client_state,
             resource=f"/users/{self._mailbox_id(tenant, room)}/events")
 
     def _mailbox_id(self, tenant: str, room: str) -> str:

@@ -113,3 +113,21 @@ def test_rotation_status_says_when_the_previous_key_can_go():
     status = rotation_status(w.tables, settings)
     assert status["rooms_to_rekey"] == 0 and status["previous_key_can_be_removed"] is True
     assert OLD not in json.dumps(status) and NEW not in json.dumps(status)
+
+
+def test_a_subscription_expiry_leaves_room_for_a_clock_running_minutes_ahead_of_graphs():
+    """Graph refuses an expiry past its maximum lifetime by its own clock (GRAPH_NOTES Corrections:
+    400 'can only be N minutes in the future'): a RoomCal clock 5 minutes fast must still fit."""
+    w = World()
+    directory = SubscriptionDirectory(w.tables, ttl_seconds=0)
+    manager = SubscriptionManager(w.graph, w.tables, directory, w.queues, w.clock,
+                                  public_base_url="https://roomcal.example", lifetime_minutes=10080)
+    w.hint(w.handler(OLD))
+    manager.recreate(TID, ROOM)
+    (sub,) = w.graph.subscriptions.values()
+    graph_now = w.clock.now() - timedelta(minutes=5)
+    requested = datetime.fromisoformat(sub["expirationDateTime"])
+    assert requested <= graph_now + timedelta(minutes=10080)
+    manager.renew(TID, ROOM, next(iter(w.graph.subscriptions)))
+    (sub,) = w.graph.subscriptions.values()
+    assert datetime.fromisoformat(sub["expirationDateTime"]) <= graph_now + timedelta(minutes=10080)
