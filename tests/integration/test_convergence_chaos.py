@@ -10,6 +10,9 @@ notifications, answers 503 bursts with Retry-After, throttles with 429 (lowered 
 request budget), removes subscriptions (with subscriptionRemoved), sends reauthorizationRequired and
 missed, forges items (wrong clientState, unknown subscription) and forgets delta tokens; the dev
 host is stopped with SIGTERM once mid-run and a new one started on the same port and storage.
+Two more faults (issue 16): storage goes away for some seconds (Azurite stopped and started again on
+the same ports and data folder: ``_storage_outage``), and Graph's clock runs minutes behind
+RoomCal's from mid-run to the end (``_skew_graph_clock``).
 
 Then the faults stop, the emulator is flushed and the queues drain. One room's notifications are
 then lost silently while a meeting is booked in it (the test checks that the room is now behind: only
@@ -53,7 +56,9 @@ HASH_KEY = "chaos-test-hash-key-0123456789abcdef"
 NEVER = "0 0 0 1 1 *"  # timers only when the test says so (1 January): one catch-up, on demand
 STEPS = 70
 RESTART_AT = 35
-WORK_QUEUES = ("room-changes", "subscription-maintenance", "room-verify")
+WORK_QUEUES = ("room-changes", "subscription-maintenance", "room-verify", "catchup-tenants", "catchup-probes")
+STORAGE_OUTAGE_AT, STORAGE_DOWN_S = 42, 6  # issue 16: storage unavailable for some seconds
+CLOCK_SKEW_AT, GRAPH_BEHIND_S = 25, 240  # issue 16: Graph's clock 4 minutes behind RoomCal's
 
 
 def _iso(moment: datetime) -> str:
@@ -239,6 +244,19 @@ def _live_subscriptions(stack: Stack, tid: str) -> list[dict]:
             if s["tenantId"] == tid and s["notificationUrl"] == f"{stack.base}/api/notifications"]
 
 
+def _storage_outage(stack: Stack, seconds: float) -> None:
+    """Storage unavailable: Azurite stopped, ``seconds`` of nothing, then started again on the same
+    ports and data folder, as a storage account's outage or failover looks to the app."""
+    stack.azurite.stop()
+    time.sleep(seconds)
+    stack.azurite.start()
+
+
+def _skew_graph_clock(ctl, behind_seconds: float) -> None:
+    """Graph's clock (token times, subscription expiry limits, throttling windows) behind RoomCal's."""
+    ctl.advance_clock(-behind_seconds)
+
+
 def _why_poisoned(stack: Stack, storage: Storage) -> str:
     poisoned = {name: storage.peek(name) for name in storage.queue_names() if name.endswith("-poison")}
     output = "".join(stack.previous_output) + stack.devhost.output
@@ -258,7 +276,7 @@ def stack(tmp_path):
 def test_every_room_converges_under_real_notifications_faults_and_a_host_restart(stack, tmp_path):
     rng = random.Random(SEED)
     began = time.monotonic()
-    stack.start_storage()
+    stack.start_storage(location=tmp_path / "azurite-data")  # on disk: it must survive _storage_outage
     stack.start_emulator(SEED)
     ctl = stack.control
     office = onboarding.prepare_office(stack, seed=SEED, rooms=ROOMS, days_back=DAYS_BACK, days_ahead=DAYS_AHEAD)
@@ -317,6 +335,10 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
             removed.append(victim["id"])
         if step == RESTART_AT:
             stack.restart_devhost()
+        if step == CLOCK_SKEW_AT:
+            _skew_graph_clock(ctl, GRAPH_BEHIND_S)
+        if step == STORAGE_OUTAGE_AT:
+            _storage_outage(stack, STORAGE_DOWN_S)
         bookings.step()
         if step % 10 == 5:
             storage.remember_messages()
@@ -355,6 +377,7 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
     delivery = ctl.notification_stats()["counters"]
     report = {"rooms": len(rooms), "bookings": bookings.done, "removed_subscriptions": removed,
               "fault_counters": counters, "notifications": delivery,
+              "storage_outage_s": STORAGE_DOWN_S, "graph_clock_behind_s": GRAPH_BEHIND_S,
               "seconds": {"onboard_and_sync": round(synced_at - began, 1), "chaos": round(chaos_done - synced_at, 1),
                           "settle": round(settled - chaos_done, 1)}}
     (tmp_path / "chaos-report.json").write_text(json.dumps(report, indent=1))
