@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 
-from benchmarks import catchup_scale, freshness, graph_requests, initial_sync, notification_ack, offboarding
+from benchmarks import catchup_scale, freshness, graph_requests, initial_sync, notification_ack, offboarding, soak
 from benchmarks.report import RESULTS
 
 BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.main,
               "graph_requests": graph_requests.main, "initial_sync": initial_sync.main,
-              "offboarding": offboarding.main, "catchup_scale": catchup_scale.main}
+              "offboarding": offboarding.main, "catchup_scale": catchup_scale.main,
+              "soak": soak.main}
 
 
 def main(argv: list[str]) -> int:

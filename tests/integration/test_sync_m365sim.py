@@ -130,3 +130,31 @@ def test_a_baseline_paused_every_page_resumes_from_graphs_next_link(sim, storage
     state = services.tables.get(ROOM_SYNC, tid, room)
     assert state["baseline_reason"] == "initial" and not state["baseline_next_link"]
     assert _rows(services, tid, room) == _truth(ctl, services, tid, room) and len(_rows(services, tid, room)) == 9
+
+
+def test_the_batched_catch_up_finds_a_change_nobody_notified_through_graphs_batch(sim, services):
+    """Issue 16 item 7: quiet rooms probed 20 per $batch with their stored delta links (emulator's
+    $batch, real HTTPS); only the room with a missed change gets a round, and it converges."""
+    from shared.sync.catchup_batch import CATCHUP_PROBES, CATCHUP_TENANTS
+
+    ctl = ControlClient(sim.base_url, sim.ca_path)
+    tid, domain = small_office(ctl, "batched")
+    assert consent(sim, services, tid).ok
+    apply_rbac(ctl, tid, domain)
+    onboarding.import_rooms(services, tid, actor="fm")
+    verify_all(services, tid)
+    onboarding.synchronise(services, tid, actor="fm")
+    assert set(_drain(services)) == {"synced"}
+    good1 = f"good1@{domain}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    ctl.create_meeting(tid, f"ann@{domain}", [good1], _iso(now + timedelta(hours=2)), _iso(now + timedelta(hours=3)))
+    services.queues.sent.clear()  # the hint a notification would have given is lost
+
+    services.catch_up.enqueue_tenants()
+    (plan,) = [services.catch_up.plan_tenant(m) for m in services.queues.messages(CATCHUP_TENANTS)]
+    probes = [services.catch_up.probe(m) for m in services.queues.messages(CATCHUP_PROBES)]
+    assert plan["slices"] == 1 and sum(p["changed"] for p in probes) == 1 and sum(p["quiet"] for p in probes) >= 1
+    services.queues.sent = [s for s in services.queues.sent if s[0] == ROOM_CHANGES]
+    assert [m["room"] for m in services.queues.messages(ROOM_CHANGES)] == [good1]
+    assert _drain(services) == ["synced"]
+    assert _rows(services, tid, good1) == _truth(ctl, services, tid, good1)
