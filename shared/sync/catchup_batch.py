@@ -123,8 +123,8 @@ class BatchedCatchUp:
             return counts
         for row, answer in zip(live, answers, strict=True):
             counts[self._judge(job.tenant, row, answer, now)] += 1
-        log_event(log, "catch-up probed", tenant=job.tenant, count=len(live), upserted=counts["changed"],
-                  skipped=counts["quiet"])
+        log_event(log, "catch-up probed", tenant=job.tenant, count=len(live),
+                  status=" ".join(f"{k}={n}" for k, n in sorted(counts.items())))
         return counts
 
     # -- steps -----------------------------------------------------------------------------
