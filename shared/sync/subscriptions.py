@@ -44,7 +44,7 @@ from shared.sync.sync_lease import TABLE as ROOM_SYNC
 log = logging.getLogger("roomcal.subscriptions")
 _MAX_THROTTLED_ATTEMPTS = 20
 # Graph judges the expiry by its own clock and refuses one past the maximum lifetime (400): ask for
-# this much less, so a RoomCal clock up to ten minutes fast still gets its subscription.
+# this much less (a tenth of a short lifetime), so a RoomCal clock minutes fast still gets its subscription.
 CLOCK_SKEW_ALLOWANCE = timedelta(minutes=10)
 
 
@@ -57,6 +57,7 @@ class SubscriptionManager:
         self._notification_url = f"{public_base_url}/api/notifications"
         self._lifecycle_url = f"{public_base_url}/api/lifecycle"
         self._lifetime = timedelta(minutes=lifetime_minutes)
+        self._skew_margin = min(CLOCK_SKEW_ALLOWANCE, self._lifetime / 10)
         self._renew_within = timedelta(minutes=renew_within_minutes)
 
     def handle(self, payload: object) -> str:
@@ -89,7 +90,7 @@ class SubscriptionManager:
         record = self._directory.lookup(subscription_id) if subscription_id else None
         if record is None:
             return self.recreate(tenant, room, replacing=subscription_id)
-        expiry = self._clock.now() + self._lifetime - CLOCK_SKEW_ALLOWANCE
+        expiry = self._clock.now() + self._lifetime - self._skew_margin
         try:
             answer = self._graph.renew_subscription(tenant, subscription_id, expiry)
         except NotFound:
@@ -159,7 +160,7 @@ class SubscriptionManager:
     def _create(self, tenant: str, room: str, client_state: str) -> dict:
         return self._graph.create_subscription(
             tenant, room, notification_url=self._notification_url, lifecycle_url=self._lifecycle_url,
-            expiration=self._clock.now() + self._lifetime - CLOCK_SKEW_ALLOWANCE, client_state=client_state,
+            expiration=self._clock.now() + self._lifetime - self._skew_margin, client_state=client_state,
             resource=f"/users/{self._mailbox_id(tenant, room)}/events")
 
     def _mailbox_id(self, tenant: str, room: str) -> str:
