@@ -5,6 +5,7 @@ import azure.functions as func
 from shared import bootstrap
 from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
 from shared.sync.catchup_batch import CATCHUP_PROBES, CATCHUP_TENANTS
+from shared.sync.renewal_batch import RENEWAL_TENANTS
 
 bp = func.Blueprint()
 
@@ -27,3 +28,10 @@ def catch_up_tenant(msg: func.QueueMessage) -> None:
 @bp.queue_trigger(arg_name="msg", queue_name=CATCHUP_PROBES, connection="AzureWebJobsStorage")
 def catch_up_probe(msg: func.QueueMessage) -> None:
     bootstrap.get_services().catch_up.probe(msg.get_json())
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=RENEWAL_TENANTS, connection="AzureWebJobsStorage")
+def renew_tenant_subscriptions(msg: func.QueueMessage) -> None:
+    s = bootstrap.get_services()
+    s.require_subscription_manager()
+    s.renewal.renew_tenant(msg.get_json())

@@ -19,7 +19,11 @@ def catch_up_rooms(timer: func.TimerRequest) -> None:
 
 @bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_RENEW_SCHEDULE%", use_monitor=True)
 def renew_subscriptions(timer: func.TimerRequest) -> None:
-    bootstrap.get_services().require_subscription_manager().enqueue_due()
+    # Fans out: one message per tenant; each renews its due subscriptions 20 per Graph $batch
+    # (shared/sync/renewal_batch.py).
+    s = bootstrap.get_services()
+    s.require_subscription_manager()  # a clear error when Graph is not configured
+    s.renewal.enqueue_tenants()
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_RETENTION_SCHEDULE%", use_monitor=True)

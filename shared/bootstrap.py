@@ -18,6 +18,7 @@ from shared.messages import RoomChange
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
 from shared.sync.catchup_batch import BatchedCatchUp
 from shared.sync.notifications import NotificationService
+from shared.sync.renewal_batch import BatchedRenewal
 from shared.sync.room_changes import RoomChangeHandler
 from shared.sync.subscription_directory import SubscriptionDirectory
 from shared.sync.subscriptions import SubscriptionManager
@@ -38,6 +39,7 @@ class Services:
     graph: GraphPort | None = None
     tokens: TokenSource | None = None
     catch_up: BatchedCatchUp | None = None
+    renewal: BatchedRenewal | None = None
 
     def require_subscription_manager(self) -> SubscriptionManager:
         if self.subscription_manager is None:
@@ -88,15 +90,20 @@ def build_services(
         window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round)
     catch_up = BatchedCatchUp(tables, queues, clock, graph, min_age_minutes=settings.catchup_min_age_minutes,
                               full_round_due=run_round.full_round_due if graph is not None else lambda row: True)
+    manager = None if graph is None else SubscriptionManager(
+        graph, tables, directory, queues, clock, public_base_url=settings.public_base_url,
+        lifetime_minutes=settings.subscription_lifetime_minutes,
+        renew_within_minutes=settings.subscription_renew_within_minutes)
+    renewal = None if manager is None else BatchedRenewal(
+        tables, queues, clock, graph, directory, next_expiry=manager.next_expiry,
+        renew_within_minutes=settings.subscription_renew_within_minutes)
     return Services(
         settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory, catch_up=catch_up,
+        renewal=renewal,
         notifications=NotificationService(directory, queues, clock),
         room_changes=RoomChangeHandler(leases, run_round, tables, clock,
                                        max_dequeue_count=settings.queue_max_dequeue_count),
-        subscription_manager=None if graph is None else SubscriptionManager(
-            graph, tables, directory, queues, clock, public_base_url=settings.public_base_url,
-            lifetime_minutes=settings.subscription_lifetime_minutes,
-            renew_within_minutes=settings.subscription_renew_within_minutes),
+        subscription_manager=manager,
         graph=graph, tokens=tokens,
     )
 

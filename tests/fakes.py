@@ -334,6 +334,14 @@ class FakeGraph:
             answer = {"id": str(request.get("id", index)), "status": 404, "headers": {}, "body": {}}
             if request["method"] == "GET" and parts[-2:] == ["calendarView", "delta"]:
                 answer.update(self._batched_delta(tenant, parts[1], self.BASE + url))
+            elif request["method"] == "PATCH" and len(parts) == 2 and parts[0] == "subscriptions":
+                try:
+                    expiry = datetime.fromisoformat(request["body"]["expirationDateTime"][:26] + "+00:00")
+                    answer.update(status=200, body=self.renew_subscription(tenant, parts[1], expiry))
+                except RoomCalError as exc:
+                    status = exc.detail.get("http_status", 500)
+                    headers = {"Retry-After": str(int(exc.retry_after))} if status == 429 else {}
+                    answer.update(status=status, headers=headers, body=_odata(exc.code, exc.message))
             elif request["method"] == "GET" and len(parts) == 4 and parts[0] == "users" and parts[2] == "events":
                 try:
                     answer.update(status=200, body=self.get_event(tenant, parts[1], parts[3]))

@@ -9,9 +9,9 @@
 * **Renew** (action ``renew``; also the answer to ``reauthorizationRequired``, as a PATCH of the
   expiry reauthorizes too): to the longest lifetime Graph allows for events (setting, default
   10,080 minutes). A subscription Graph no longer knows (404) is recreated.
-* **Renewal timer**: enqueues ``renew`` for every subscription expiring within
-  ``subscription_renew_within_minutes``, and ``recreate`` for active rooms without one; the
-  Graph calls run on the queue, one message per room, so one tenant's trouble stalls no other.
+* **Renewal timer**: fans out per tenant and renews due subscriptions 20 per Graph ``$batch``
+  (renewal_batch.py); ``enqueue_due`` (one ``renew`` message per expiring subscription, one
+  ``recreate`` per active room without one) is the same work one message per room.
 """
 
 from __future__ import annotations
@@ -143,6 +143,10 @@ class SubscriptionManager:
         log_event(log, "subscription renewal enqueued", count=sum(counts.values()),
                   reason=f"renew={counts['renew']} recreate={counts['recreate']}")
         return counts
+
+    def next_expiry(self):
+        """The expiry a create or renewal asks Graph for now (the longest lifetime, less a skew margin)."""
+        return self._clock.now() + self._lifetime - self._skew_margin
 
     def enqueue_rotation(self) -> Counter:
         """Give every subscription a fresh clientState (docs/key-rotation.md). Graph cannot change a

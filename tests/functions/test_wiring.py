@@ -46,7 +46,8 @@ EXPECTED_HTTP = {
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance",
                   "offboard_tenant_step": "tenant-offboarding", "erase_person_in_room": "person-erasure",
-                  "catch_up_tenant": "catchup-tenants", "catch_up_probe": "catchup-probes"}
+                  "catch_up_tenant": "catchup-tenants", "catch_up_probe": "catchup-probes",
+                  "renew_tenant_subscriptions": "renewal-tenants"}
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
                   "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
 
