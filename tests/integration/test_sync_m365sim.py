@@ -6,6 +6,7 @@ control API lands in Events, and no canary string reaches a table or a queue."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -158,3 +159,39 @@ def test_the_batched_catch_up_finds_a_change_nobody_notified_through_graphs_batc
     assert [m["room"] for m in services.queues.messages(ROOM_CHANGES)] == [good1]
     assert _drain(services) == ["synced"]
     assert _rows(services, tid, good1) == _truth(ctl, services, tid, good1)
+
+
+def test_the_batched_renewal_renews_every_due_subscription_through_graphs_batch(sim, services):
+    """Issue 16 item 7: due subscriptions PATCHed 20 per $batch against the emulator (its own expiry
+    rules), the new expiries stored, nothing left for the one-message-per-room path."""
+    from benchmarks.graph_requests import _Webhook
+    from shared.messages import SUBSCRIPTION_MAINTENANCE
+    from shared.sync.renewal_batch import RENEWAL_TENANTS
+
+    ctl = ControlClient(sim.base_url, sim.ca_path)
+    tid, domain = small_office(ctl, "renewal")
+    assert consent(sim, services, tid).ok  # the consent callback is registered on 127.0.0.1:7071
+    apply_rbac(ctl, tid, domain)
+    onboarding.import_rooms(services, tid, actor="fm")
+    verify_all(services, tid)
+    onboarding.synchronise(services, tid, actor="fm")
+    _drain(services)
+    with _Webhook() as hook:  # Graph validates the notification URL: a live one for the subscriptions
+        settings = services.settings.model_copy(update={"public_base_url": hook.base_url,
+                                                        "subscription_renew_within_minutes": 10080})
+        services = bootstrap.build_services(settings, tables=services.tables, queues=services.queues)
+        hook.services = services
+        manager = services.require_subscription_manager()
+        for task in services.queues.messages(SUBSCRIPTION_MAINTENANCE):
+            manager.handle(task)
+        before = {s["id"]: s["expirationDateTime"] for s in ctl.subscriptions() if s["tenantId"] == tid}
+        assert len(before) >= 2
+        services.queues.sent.clear()
+        time.sleep(1.1)  # a later expiry than the create's, to the second
+
+        services.renewal.enqueue_tenants()
+        (job,) = services.queues.messages(RENEWAL_TENANTS)
+        counts = services.renewal.renew_tenant(job)
+        assert counts["renewed"] == len(before) and services.queues.messages(SUBSCRIPTION_MAINTENANCE) == []
+        after = {s["id"]: s["expirationDateTime"] for s in ctl.subscriptions() if s["tenantId"] == tid}
+        assert set(after) == set(before) and all(after[i] > before[i] for i in before)
