@@ -102,3 +102,34 @@ def test_offboarding_on_azurite_deletes_in_batches_and_keeps_the_audit(storage_c
     assert offboarding.progress(tables, tenant)["rows_deleted"] == 2404
     assert {e["action"] for e in audit.list_entries(tables, tenant_id=tenant)} >= {"settings.changed",
                                                                                  "tenant.offboarded"}
+
+
+def test_erasure_on_azurite_rewrites_rows_by_etag_and_later_rounds_keep_the_pseudonym(storage_connection):
+    import json
+
+    from shared import bootstrap
+    from shared.config import load_settings
+    from shared.ops import erasure
+    from shared.sync import erasure as erased_people
+
+    tenant = str(uuid.uuid4())
+    tables, queue, graph = AzureTableStore(storage_connection), FakeQueue(), FakeGraph()
+    settings = load_settings(environment="development", hash_key="e" * 32, client_id="app", client_secret="x")
+    services = bootstrap.build_services(settings, tables=tables, queues=queue, graph=graph)
+    now = services.clock.now()
+    graph.add_room(tenant, ROOM)
+    tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": tenant, "status": "active",
+                              "created_at": now, "updated_at": now})
+    tables.upsert("Rooms", {"PartitionKey": tenant, "RowKey": ROOM})
+    for h in range(3):
+        graph.add_event(tenant, ROOM, start=now + timedelta(hours=h + 1), end=now + timedelta(hours=h + 2),
+                        organizer="ann@contoso.com" if h else "bob@contoso.com", attendees=("ann@contoso.com",))
+    services.room_changes.handle(_hint(tenant))
+    body = erasure.erase_person(services, tenant, "Ann@Contoso.com", actor="dpo")
+    for _, message, _ in [m for m in queue.sent if m[0] == erased_people.QUEUE]:
+        erased_people.rewrite_room(tables, message, hash_key="e" * 32)
+    graph.add_event(tenant, ROOM, start=now + timedelta(hours=6), end=now + timedelta(hours=7),
+                    organizer="ann@contoso.com")
+    services.room_changes.handle(_hint(tenant))
+    stored = json.dumps(list(tables.query(EVENTS, keys.room_partition(tenant, ROOM))), default=str)
+    assert "ann@contoso.com" not in stored and stored.count(body["pseudonym"]) == 3 + 2 + 1
