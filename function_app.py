@@ -2,12 +2,13 @@
 
 import azure.functions as func
 
-from functions import health, onboarding, rooms, selftest, status, sync_queue, timers, webhooks
+from functions import health, onboarding, privacy, rooms, selftest, status, sync_queue, timers, webhooks
 from shared import telemetry
 
 telemetry.configure_from_environment()  # OpenTelemetry only with APPLICATIONINSIGHTS_CONNECTION_STRING; no I/O
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (health.bp, selftest.bp, onboarding.bp, rooms.bp, webhooks.bp, sync_queue.bp, timers.bp, status.bp):
+for blueprint in (health.bp, selftest.bp, onboarding.bp, rooms.bp, webhooks.bp, sync_queue.bp, timers.bp, status.bp,
+                  privacy.bp):
     app.register_functions(blueprint)

@@ -5,12 +5,24 @@ from __future__ import annotations
 import logging
 import sys
 
-from benchmarks import execution_cost, freshness, generator, graph_requests, initial_sync, notification_ack
+from benchmarks import (
+    catchup_scale,
+    execution_cost,
+    freshness,
+    generator,
+    graph_requests,
+    initial_sync,
+    notification_ack,
+    offboarding,
+    soak,
+)
 from benchmarks.report import RESULTS
 
 BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.main,
               "graph_requests": graph_requests.main, "initial_sync": initial_sync.main,
-              "generator": generator.main, "execution_cost": execution_cost.main}
+              "generator": generator.main, "execution_cost": execution_cost.main,
+              "offboarding": offboarding.main, "catchup_scale": catchup_scale.main,
+              "soak": soak.main}
 
 
 def main(argv: list[str]) -> int:

@@ -1,3 +1,6 @@
+"""Health. Anonymous: only healthy/unhealthy (a probe needs no more, and an attacker learns
+nothing about the deployment); with a function key, /api/health/details names each part."""
+
 import azure.functions as func
 
 from functions.http import json_response
@@ -11,10 +14,24 @@ bp = func.Blueprint()
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
+    report = _report()
+    return json_response({"status": report["status"]}, _status(report))
+
+
+@bp.route(route="health/details", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def health_details(req: func.HttpRequest) -> func.HttpResponse:
+    report = _report()
+    return json_response(report, _status(report))
+
+
+def _report() -> dict:
     try:
         services = bootstrap.get_services()
-        report = check_health(settings_problem=None, settings=get_settings(),
-                              tables=services.tables, queues=services.queues)
+        return check_health(settings_problem=None, settings=get_settings(),
+                            tables=services.tables, queues=services.queues)
     except RoomCalError as exc:
-        report = check_health(settings_problem=exc.message)
-    return json_response(report, 200 if report["status"] == "healthy" else 503)
+        return check_health(settings_problem=exc.message)
+
+
+def _status(report: dict) -> int:
+    return 200 if report["status"] == "healthy" else 503

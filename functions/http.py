@@ -42,7 +42,7 @@ def parse_json(req: func.HttpRequest, model: type[BaseModel]) -> BaseModel:
     """Validate a JSON body against ``model``; bad input becomes InvalidInput naming each field."""
     try:
         raw = req.get_json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's stack
         raise errors.InvalidInput("request body is not valid JSON", fix="send a JSON object") from None
     try:
         return model.model_validate(raw)
@@ -65,6 +65,9 @@ def handles_errors(fn: Callable[[func.HttpRequest], func.HttpResponse]):
             if not isinstance(exc, errors.InvalidInput | errors.NotFound):
                 log.warning("request failed: %s (%s)", exc.code, exc.message)
             return error_response(exc)
+        except RecursionError:  # input nested too deep for a parser: the caller's fault, no traceback
+            return error_response(errors.InvalidInput("request is nested too deeply",
+                                                      fix="send a flat JSON object or CSV"))
         except Exception:
             log.exception("unexpected error in %s", fn.__name__)
             return json_response({"error": "internal_error", "message": "unexpected error; see the logs"}, 500)

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, ValidationError
 from functions.http import actor_of, handles_errors, json_response, parse_json, parse_query
 from shared import bootstrap
 from shared.models import TenantSettingsUpdate
-from shared.onboarding import tenants
+from shared.onboarding import offboarding, tenants
 from shared.onboarding import use_cases as onboarding
 from shared.onboarding.consent import CallbackParams, invalid_callback
 from shared.onboarding.consent_page import PAGE_HEADERS, render
@@ -75,8 +75,20 @@ def tenant_settings_update(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="tenants/{tenant_id}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
 @handles_errors
 def offboard_tenant(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(onboarding.offboard(bootstrap.get_services(), req.route_params["tenant_id"],
-                                             actor=actor_of(req)))
+    body = onboarding.offboard(bootstrap.get_services(), req.route_params["tenant_id"], actor=actor_of(req))
+    return json_response(body, 202 if body["status"] == "offboarding" else 200,
+                         {"Location": f"/api/tenants/{body['tenant_id']}/offboarding"})
+
+
+@bp.route(route="tenants/{tenant_id}/offboarding", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def offboarding_progress(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(offboarding.progress(bootstrap.get_services().tables, req.route_params["tenant_id"]))
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=offboarding.QUEUE, connection="AzureWebJobsStorage")
+def offboard_tenant_step(msg: func.QueueMessage) -> None:
+    onboarding.offboarding_step(bootstrap.get_services(), msg.get_json())
 
 
 @bp.route(route="tenants/{tenant_id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

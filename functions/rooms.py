@@ -40,7 +40,7 @@ def _rooms_body(req: func.HttpRequest):
             raise InvalidInput("CSV must be UTF-8 encoded", fix="save the file as 'CSV UTF-8'") from None
     try:
         return req.get_json(), None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidInput("request body is not valid JSON",
                            fix='send {"rooms": [{"email": ...}]}, or CSV with Content-Type: text/csv') from None
 

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
+from shared.log import quiet_sdk_loggers
 from shared.messages import RoomChange
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
+from shared.sync.catchup_batch import BatchedCatchUp
 from shared.sync.notifications import NotificationService
+from shared.sync.renewal_batch import BatchedRenewal
 from shared.sync.room_changes import RoomChangeHandler
 from shared.sync.subscription_directory import SubscriptionDirectory
 from shared.sync.subscriptions import SubscriptionManager
@@ -35,6 +38,8 @@ class Services:
     subscription_manager: SubscriptionManager | None = None
     graph: GraphPort | None = None
     tokens: TokenSource | None = None
+    catch_up: BatchedCatchUp | None = None
+    renewal: BatchedRenewal | None = None
 
     def require_subscription_manager(self) -> SubscriptionManager:
         if self.subscription_manager is None:
@@ -57,6 +62,7 @@ def build_services(
     graph: GraphPort | None = None,
     tokens: TokenSource | None = None,
 ) -> Services:
+    quiet_sdk_loggers()
     connection = settings.storage_connection.get_secret_value()
     if (tables is None or queues is None) and not connection and not settings.storage_account_name:
         raise ConfigurationError(
@@ -75,17 +81,25 @@ def build_services(
                             max_rounds=settings.sync_max_rounds)
     run_round = _sync_needs_graph(settings) if graph is None else DeltaSync(
         graph, tables, queues, leases, clock, hash_key=settings.hash_key.get_secret_value(),
+        previous_hash_key=settings.hash_key_previous.get_secret_value(),
         window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round,
         mailbox_concurrency=settings.graph_mailbox_concurrency)
+    catch_up = BatchedCatchUp(tables, queues, clock, graph, min_age_minutes=settings.catchup_min_age_minutes,
+                              full_round_due=run_round.full_round_due if graph is not None else lambda row: True)
+    manager = None if graph is None else SubscriptionManager(
+        graph, tables, directory, queues, clock, public_base_url=settings.public_base_url,
+        lifetime_minutes=settings.subscription_lifetime_minutes,
+        renew_within_minutes=settings.subscription_renew_within_minutes)
+    renewal = None if manager is None else BatchedRenewal(
+        tables, queues, clock, graph, directory, next_expiry=manager.next_expiry,
+        renew_within_minutes=settings.subscription_renew_within_minutes)
     return Services(
-        settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory,
+        settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory, catch_up=catch_up,
+        renewal=renewal,
         notifications=NotificationService(directory, queues, clock),
         room_changes=RoomChangeHandler(leases, run_round, tables, clock,
                                        max_dequeue_count=settings.queue_max_dequeue_count),
-        subscription_manager=None if graph is None else SubscriptionManager(
-            graph, tables, directory, queues, clock, public_base_url=settings.public_base_url,
-            lifetime_minutes=settings.subscription_lifetime_minutes,
-            renew_within_minutes=settings.subscription_renew_within_minutes),
+        subscription_manager=manager,
         graph=graph, tokens=tokens,
     )
 

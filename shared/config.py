@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.clouds import cloud_problems, graph_scope
 from shared.errors import ConfigurationError
 
+MIN_HASH_KEY_BYTES = 32
 _PLACEHOLDERS = {"", "changeme", "change-me", "replace-me", "dev-only-not-secret"}
 
 
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     sync_window_roll_days: int = Field(default=7, ge=1, le=365)
     sync_max_pages_per_round: int = Field(default=50, ge=1, le=100_000)
     hash_key: SecretStr = SecretStr("")
+    hash_key_previous: SecretStr = SecretStr("")  # set only during a rotation (docs/key-rotation.md)
     http_timeout_seconds: float = Field(default=30.0, gt=0, le=230)
     consent_state_minutes: int = Field(default=30, ge=5, le=1440)
     http_pool_size: int = Field(default=32, ge=1, le=512)
@@ -105,8 +107,9 @@ class Settings(BaseSettings):
         for name in ("graph_base_url", "login_base_url", "public_base_url"):
             if not getattr(self, name).startswith("https://"):
                 problems.append(f"ROOMCAL_{name.upper()} must use https in production")
-        if self.hash_key.get_secret_value() in _PLACEHOLDERS:
-            problems.append("ROOMCAL_HASH_KEY must be set to a random secret in production")
+        if not _random_enough(self.hash_key.get_secret_value()):
+            problems.append("ROOMCAL_HASH_KEY must be at least 32 random bytes in production (e.g. the output of "
+                            "python -c \"import secrets; print(secrets.token_urlsafe(32))\")")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -144,6 +147,13 @@ class Settings(BaseSettings):
         elif needs_secret and not self.client_secret.get_secret_value():
             missing.append("ROOMCAL_CLIENT_SECRET")
         return missing
+
+
+def _random_enough(key: str) -> bool:
+    """At least 32 bytes and not a placeholder or a repeated pattern (a token_urlsafe(32) has 43
+    characters with ~30 distinct ones; a repeated word or one character has very few)."""
+    return (key not in _PLACEHOLDERS and len(key.encode("utf-8")) >= MIN_HASH_KEY_BYTES
+            and len(set(key)) >= 16)
 
 
 def load_settings(**overrides) -> Settings:

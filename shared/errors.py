@@ -3,7 +3,8 @@
     RoomCalError
     ├── ConfigurationError      a setting is missing or wrong: fix the setting, then restart
     ├── InvalidInput            the caller sent something wrong: fix the request (HTTP 400/422)
-    │   └── LifetimeTooLong     Graph refused a subscription expiry: retry with ``max_minutes``
+    │   ├── LifetimeTooLong     Graph refused a subscription expiry: retry with ``max_minutes``
+    │   └── EntityRefused       table storage refused a row as too large or malformed: write less
     ├── NotFound                no such tenant / room / resource (HTTP 404)
     │   └── MailboxNotFound     the room's address has no Exchange Online mailbox Graph can read
     ├── Conflict                the request clashes with current state (HTTP 409)
@@ -55,6 +56,10 @@ class LifetimeTooLong(InvalidInput):
     def __init__(self, message: str, *, max_minutes: int, **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.max_minutes = max_minutes
+
+
+class EntityRefused(InvalidInput):
+    code = "entity_refused"
 
 
 class NotFound(RoomCalError):

@@ -54,3 +54,14 @@ def log_event(logger: logging.Logger, message: str, *, level: int = logging.INFO
     suffix = " ".join(f"{k}={v}" for k, v in kept.items())
     logger.log(level, "%s %s" if suffix else "%s", message, *([suffix] if suffix else []),
                extra={"roomcal": kept, **{f"roomcal_{k}": v for k, v in kept.items()}}, stacklevel=2)
+
+
+NOISY_SDK_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.storage", "azure.data.tables",
+                     "azure.identity", "msal", "urllib3.connectionpool")
+
+
+def quiet_sdk_loggers() -> None:
+    """The Azure SDK logs every request (URL and headers) at INFO, and the Functions worker forwards
+    INFO: turn those loggers down to WARNING so storage traffic does not flood (or leak into) the logs."""
+    for name in NOISY_SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -152,6 +152,7 @@ class TenantStatus(StrEnum):
     pending_consent = "pending_consent"
     consented = "consented"
     active = "active"
+    offboarding = "offboarding"  # marked; its data is being deleted (shared/onboarding/offboarding.py)
     offboarded = "offboarded"
 
 
@@ -337,7 +338,9 @@ class RoomEvent(BaseModel):
     created_utc: UtcDateTime | None = None
     last_modified_utc: UtcDateTime | None = None
     organizer: str | None = None
-    attendees: list[Attendee] = Field(default_factory=list)
+    attendees: list[Attendee] = Field(default_factory=list)  # at most sync/row_bounds.MAX_ATTENDEES, rooms first
+    attendee_count: int | None = None  # all attendees Graph listed (rooms included), before the bound
+    people_count: int | None = None  # of those, the ones that are not resources (meeting size)
     locations: list[EventLocation] = Field(default_factory=list)
     recurrence: Recurrence | None = None
     sensitivity: str = "normal"
@@ -392,7 +395,8 @@ def to_entity(model: BaseModel, partition_key: str, row_key: str, *, json_fields
 
 def from_entity(cls: type[M], entity: Entity, *, json_fields: tuple[str, ...] = (), **from_keys: str) -> M:
     """Inverse of ``to_entity``; ``from_keys`` names fields filled from PartitionKey/RowKey."""
-    data = {k: v for k, v in entity.items() if k in cls.model_fields and not k.startswith(("_", "odata"))}
+    data = {k: v for k, v in entity.items() if k in cls.model_fields and not k.startswith(("_", "odata"))
+            and not (v == "" and cls.model_fields[k].default is None)}  # "" = cleared by a merge (etag_rows)
     for field, key in from_keys.items():
         data[field] = entity[key]
     for name in json_fields:

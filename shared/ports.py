@@ -37,6 +37,10 @@ class TableStore(Protocol):
     def upsert_many(self, table: str, entities: Iterable[Entity]) -> None:
         """Upsert entities, batching per partition where the store allows."""
 
+    def delete_many(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
+        """Delete (PartitionKey, RowKey) pairs, batching per partition where the store allows;
+        rows already gone are fine. Returns how many pairs were handled."""
+
     def ping(self) -> None:
         """Raise shared.errors.Unavailable when the store cannot be reached."""
 

@@ -69,11 +69,19 @@ class InMemoryTables:
                 continue
             if match(row):
                 out = copy.deepcopy(row)
-                yield {k: out[k] for k in (select or out) if k in out} if select else out
+                # like Table Storage, a projection still carries the entity's etag
+                yield {k: out[k] for k in (*select, "_etag") if k in out} if select else out
 
     def upsert_many(self, table, entities):
         for entity in entities:
             self.upsert(table, entity)
+
+    def delete_many(self, table, keys):
+        count = 0
+        for partition_key, row_key in keys:
+            self.delete(table, partition_key, row_key)
+            count += 1
+        return count
 
     def ping(self):
         return None
@@ -357,17 +365,41 @@ class FakeGraph:
         self.declined.append((tenant, mailbox.lower(), event_id, comment))
 
     def batch(self, tenant, requests_):
+        self.calls.append(("batch", tenant, None))
         answers = []
         for index, request in enumerate(requests_):
-            parts = request["url"].strip("/").split("/")
+            url = request["url"][len(self.BASE):] if request["url"].startswith(self.BASE) else request["url"]
+            parts = url.split("?")[0].strip("/").split("/")
             answer = {"id": str(request.get("id", index)), "status": 404, "headers": {}, "body": {}}
-            if request["method"] == "GET" and len(parts) == 4 and parts[0] == "users" and parts[2] == "events":
+            if request["method"] == "GET" and parts[-2:] == ["calendarView", "delta"]:
+                answer.update(self._batched_delta(tenant, parts[1], self.BASE + url))
+            elif request["method"] == "PATCH" and len(parts) == 2 and parts[0] == "subscriptions":
+                try:
+                    expiry = datetime.fromisoformat(request["body"]["expirationDateTime"][:26] + "+00:00")
+                    answer.update(status=200, body=self.renew_subscription(tenant, parts[1], expiry))
+                except RoomCalError as exc:
+                    status = exc.detail.get("http_status", 500)
+                    headers = {"Retry-After": str(int(exc.retry_after))} if status == 429 else {}
+                    answer.update(status=status, headers=headers, body=_odata(exc.code, exc.message))
+            elif request["method"] == "GET" and len(parts) == 4 and parts[0] == "users" and parts[2] == "events":
                 try:
                     answer.update(status=200, body=self.get_event(tenant, parts[1], parts[3]))
                 except RoomCalError as exc:
                     answer.update(status=exc.detail.get("http_status", 500), body=_odata(exc.code, exc.message))
             answers.append(answer)
         return answers
+
+    def _batched_delta(self, tenant, mailbox, delta_link):
+        """One delta page as a $batch answer: errors keep their status (a 429 its Retry-After)."""
+        try:
+            page = next(self.calendar_view_delta(tenant, mailbox, delta_link=delta_link))
+        except RoomCalError as exc:
+            status = exc.detail.get("http_status", 500)
+            headers = {"Retry-After": str(int(exc.retry_after))} if status == 429 else {}
+            return {"status": status, "headers": headers, "body": _odata(exc.code, exc.message)}
+        body = {"value": page.items}
+        body["@odata.nextLink" if page.next_link else "@odata.deltaLink"] = page.next_link or page.delta_link
+        return {"status": 200, "body": body}
 
     def create_subscription(self, tenant, mailbox, *, notification_url, expiration, client_state,
                             lifecycle_url=None, change_type="created,updated,deleted", resource=None):

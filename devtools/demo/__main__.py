@@ -43,7 +43,7 @@ def run(stack: Stack, *, seed: int, rooms: int) -> None:
     step(f"Starting the dev host (function_app.py) on {stack.base}")
     log = stack.start_devhost()
     print(f"    log: {_shown(log)}")
-    health = stack.api("GET", "health").json()
+    health = stack.api("GET", "health/details").json()
     print(f"    GET /api/health: {health['status']} (version {health['version']})")
 
     step("Add tenant: admin consent through Microsoft's consent page")

@@ -36,8 +36,9 @@ class Stack:
     def control(self) -> ControlClient:
         return ControlClient(self.sim.base_url, self.sim.ca_path)
 
-    def start_storage(self) -> None:
-        self.azurite = Azurite(log_file=self.run_dir / "azurite.log").start()
+    def start_storage(self, location: Path | None = None) -> None:
+        """Azurite in memory, or with its data in ``location`` (survives a restart on the same ports)."""
+        self.azurite = Azurite(log_file=self.run_dir / "azurite.log", location=location).start()
 
     def start_emulator(self, seed: int) -> None:
         self.sim = Emulator(port=self.sim_port, seed=seed, state_dir=self.run_dir / "m365sim",

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from . import canary
 from .calendar import Attendee, Meeting, Override
 from .organizer import add_copy
 
@@ -87,6 +88,8 @@ def _room_bookings(world, t, rng, people, email, tz_name, anchor_dt, workdays) -
             online=online,
             online_provider="skypeForBusiness" if online and rng.random() < 0.1 else "teamsForBusiness",
         )
+        if not online:
+            m.pasted_join = canary.pasted_provider(m.id)
         t.meetings[m.id] = m
         add_copy(world, t, m, email)
         if recurrence is None and rng.random() < 0.05:

@@ -82,6 +82,7 @@ class Meeting:
     sensitivity: str = "normal"
     online: bool = False
     online_provider: str = "teamsForBusiness"
+    pasted_join: str | None = None  # an add-in's join link in a location (canary.PASTED_JOIN_TEMPLATES key)
     show_as: str = "busy"
     importance: str = "normal"
     is_all_day: bool = False

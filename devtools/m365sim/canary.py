@@ -17,7 +17,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CANARY_PREFIX = "CANARY-7f3a"
 CANARY_PATTERN = re.compile(re.escape(CANARY_PREFIX) + r"-[a-z]+-[0-9a-f]{12}")
-SENSITIVE_FIELDS = ("subject", "body.content", "bodyPreview", "onlineMeeting.joinUrl", "onlineMeetingUrl")
+SENSITIVE_FIELDS = ("subject", "body.content", "bodyPreview", "onlineMeeting.joinUrl", "onlineMeetingUrl",
+                    "locations[].displayName (a pasted join link)")
+# Third-party add-ins (Zoom, Webex, Google Meet) are not Graph online-meeting providers: the event says
+# isOnlineMeeting false and the add-in puts the join link, passcode included, into a location of its own
+# and into location.displayName (Zoom's "Outlook add-in" and Webex Scheduler docs; RoomCal issue 16 item 2).
+PASTED_JOIN_TEMPLATES = {
+    "zoom": "https://contoso.zoom.us/j/81234567890?pwd={token}",
+    "webex": "https://contoso.webex.com/meet/{token}",
+    "meet": "Google Meet: https://meet.google.com/{token}",
+    "teams": "Microsoft Teams Meeting https://teams.microsoft.com/l/meetup-join/{token}",
+}
 
 
 def token(kind: str, seed: str) -> str:
@@ -41,10 +51,25 @@ def join_url(m: Meeting) -> str:
     return f"https://teams.microsoft.com/l/meetup-join/{token('join', m.id)}"
 
 
+def pasted_provider(meeting_id: str) -> str | None:
+    """The add-in that pasted a join link into this generated meeting's location, for about one meeting
+    in eight (derived from the id, so the generator's random sequence is unchanged)."""
+    digest = int(hashlib.sha256(f"pasted|{meeting_id}".encode()).hexdigest()[:8], 16)
+    return sorted(PASTED_JOIN_TEMPLATES)[digest // 8 % 4] if digest % 8 == 0 else None
+
+
+def pasted_join_text(m: Meeting) -> str | None:
+    if not m.pasted_join:
+        return None
+    return PASTED_JOIN_TEMPLATES[m.pasted_join].format(token=token("location", m.id))
+
+
 def values_for(m: Meeting) -> list[str]:
     out = [subject(m), body_text(m), body_html(m)]
     if m.online:
         out.append(join_url(m))
+    if m.pasted_join:
+        out.append(pasted_join_text(m))
     return out
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from werkzeug.routing import Rule
 
-from . import organizer
+from . import canary, organizer
 from .calendar import instances
 from .control import ControlError, P, body_of, guarded, reply, tenant_of
 from .eventshape import render_instance
@@ -72,6 +72,7 @@ def create(sim, request, tid):
             sensitivity=b.get("sensitivity", "normal"),
             online=bool(b.get("online")),
             online_provider=b.get("online_provider", "teamsForBusiness"),
+            pasted_join=_pasted_join(b.get("pasted_join")),
             is_all_day=bool(b.get("all_day")),
             show_as=b.get("show_as", "busy"),
             created=datetime.fromisoformat(b["created"].replace("Z", "+00:00")) if b.get("created") else None,
@@ -80,6 +81,12 @@ def create(sim, request, tid):
         raise ControlError(str(err)) from err
     with sim.world.lock:
         return reply(meeting_json(m), 201)
+
+
+def _pasted_join(value):
+    if value is not None and value not in canary.PASTED_JOIN_TEMPLATES:
+        raise ControlError(f"pasted_join must be one of {sorted(canary.PASTED_JOIN_TEMPLATES)}")
+    return value
 
 
 def meeting(sim, request, tid, mid):

@@ -83,6 +83,10 @@ def _common(copy: Copy, ident: str, key: str | None, stamp: int, modified: datet
         subj = f"Canceled: {subj}"
     rooms = m.rooms()
     locations = [_location(a) for a in rooms]
+    pasted = canary.pasted_join_text(m)
+    if pasted:  # the add-in's own location, and Outlook folds it into location.displayName
+        locations.append({"displayName": pasted, "locationType": "default", "uniqueId": pasted,
+                          "uniqueIdType": "private"})
     own = copy.declined.get("*") or (copy.declined.get(key) if key else None)
     is_own = copy.mailbox == m.organizer.email.lower()
     text = canary.body_text(m)
@@ -128,7 +132,9 @@ def _common(copy: Copy, ident: str, key: str | None, stamp: int, modified: datet
             else {"response": "accepted", "time": iso_z(copy.accepted_at or m.created)}
         ),
         "body": {"contentType": "html", "content": canary.body_html(m)},
-        "location": locations[0]
+        "location": {**locations[0], "displayName": "; ".join(loc["displayName"] for loc in locations)}
+        if pasted
+        else locations[0]
         if locations
         else {
             "displayName": "",

@@ -91,6 +91,7 @@ def create_meeting(
     sensitivity: str = "normal",
     online: bool = False,
     online_provider: str = "teamsForBusiness",
+    pasted_join: str | None = None,
     is_all_day: bool = False,
     show_as: str = "busy",
     created: datetime | None = None,
@@ -127,6 +128,7 @@ def create_meeting(
             sensitivity=sensitivity,
             online=online,
             online_provider=online_provider,
+            pasted_join=pasted_join,
             is_all_day=is_all_day,
             show_as=show_as,
         )

@@ -164,13 +164,14 @@ class GraphClient:
     def batch(self, tenant: str, requests_: list[dict]) -> list[dict]:
         """Run requests through ``$batch`` in chunks of 20; answers in input order.
 
-        Each request is ``{"method", "url", "id"?, "headers"?, "body"?}`` with a relative ``url``.
+        Each request is ``{"method", "url", "id"?, "headers"?, "body"?}`` with a relative ``url`` (an
+        absolute one on Graph's own base URL, such as a stored deltaLink, is made relative).
         Inner 429s are retried (as a new batch) while the wait stays within the budget; other
         inner failures are returned as they are (``{"id", "status", "headers", "body"}``).
         https://learn.microsoft.com/graph/json-batching"""
         prepared = []
         for index, request in enumerate(requests_):
-            item = {**request, "id": str(request.get("id", index))}
+            item = {**request, "id": str(request.get("id", index)), "url": self._relative(request["url"])}
             if item.get("body") is not None:
                 item["headers"] = {"Content-Type": "application/json", **(item.get("headers") or {})}
             prepared.append(item)
@@ -332,6 +333,16 @@ class GraphClient:
             if slot is None:
                 slot = self._slots[key] = threading.BoundedSemaphore(self._concurrency)
         return slot
+
+    def _relative(self, url: str) -> str:
+        """A URL inside a $batch is relative to the version root (/v1.0)."""
+        if not url.startswith(("http://", "https://")):
+            return url
+        absolute = self._absolute(url)  # refuses another host
+        if not absolute.startswith(self._base + "/"):
+            raise ConfigurationError("a $batch request URL is not under ROOMCAL_GRAPH_BASE_URL",
+                                     fix="ROOMCAL_GRAPH_BASE_URL must match the base Graph uses in its links")
+        return absolute[len(self._base):]
 
     def _absolute(self, url: str) -> str:
         if not url.startswith(("http://", "https://")):

@@ -80,11 +80,11 @@ def error_details(status: int, body: Any, headers: Any) -> tuple[set[str], dict]
         date = date or node.get("date")
         node = node.get("innerError") or node.get("innererror")
     headers = headers or {}
-    message = error.get("message") if isinstance(error.get("message"), str) else ""
+    # Graph's free-text message is left out on purpose: it can quote addresses and values, and this
+    # detail reaches HTTP responses and logs. The code and request id are what Microsoft support needs.
     detail = {
         "http_status": status,
         "code": codes[0] if codes else None,
-        "graph_message": message[:300] or None,
         "request_id": request_id or headers.get("request-id"),
         "client_request_id": client_request_id or headers.get("client-request-id"),
         "date": date or headers.get("Date"),

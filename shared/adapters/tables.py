@@ -13,6 +13,7 @@ https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-tra
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -24,6 +25,7 @@ from urllib.parse import quote
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
+    HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
@@ -37,7 +39,7 @@ try:  # a private helper of the SDK: without it the lean path is off and the SDK
 except ImportError:  # pragma: no cover - depends on the installed SDK
     _add_entity_properties = None
 
-from shared.errors import Conflict, NotFound, Unavailable
+from shared.errors import Conflict, EntityRefused, NotFound, Unavailable
 from shared.ports import Entity
 
 _BATCH_LIMIT = 100  # Table Storage accepts at most 100 operations per transaction
@@ -73,7 +75,8 @@ class AzureTableStore:
         return _plain(entity)
 
     def upsert(self, table: str, entity: Entity) -> None:
-        self._table(table).upsert_entity(entity, mode=UpdateMode.REPLACE)
+        with _refusals(table):
+            self._table(table).upsert_entity(entity, mode=UpdateMode.REPLACE)
 
     def insert(self, table: str, entity: Entity) -> None:
         try:
@@ -123,7 +126,25 @@ class AzureTableStore:
             it = iter(rows)
             while chunk := list(islice(it, _BATCH_LIMIT)):
                 if not _lean_upserts(client, table, chunk):
-                    client.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk])
+                    with _refusals(table):
+                        client.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk])
+
+    def delete_many(self, table: str, keys: Iterable[tuple[str, str]]) -> int:
+        """Entity group transactions of up to 100 deletes per partition. A transaction fails whole
+        when one row is already gone (404), so such a chunk is deleted row by row instead."""
+        by_partition: dict[str, list[str]] = {}
+        for partition_key, row_key in keys:
+            by_partition.setdefault(partition_key, []).append(row_key)
+        client, count = self._table(table), 0
+        for partition_key, row_keys in by_partition.items():
+            it = iter(row_keys)
+            while chunk := list(islice(it, _BATCH_LIMIT)):
+                pairs = [(partition_key, rk) for rk in chunk]
+                if not _lean_deletes(client, table, pairs):
+                    for pk, rk in pairs:
+                        self.delete(table, pk, rk)
+                count += len(chunk)
+        return count
 
     def ping(self) -> None:
         # A health probe answers fast: one attempt, short connect timeout, no SDK retries.
@@ -131,6 +152,19 @@ class AzureTableStore:
             next(iter(self._service.list_tables(results_per_page=1, retry_total=0, connection_timeout=3)), None)
         except AzureError as exc:
             raise Unavailable(f"table storage unreachable: {type(exc).__name__}") from exc
+
+
+@contextlib.contextmanager
+def _refusals(table: str):
+    """A 400/413 on a write (a property or entity too large, a bad value) becomes EntityRefused,
+    with the service's error code only: its message may quote the refused value."""
+    try:
+        yield
+    except HttpResponseError as exc:
+        if exc.status_code not in (400, 413):
+            raise
+        code = getattr(exc, "error_code", None) or "refused"
+        raise EntityRefused(f"table {table} refused a row", detail={"code": str(code)[:64]}) from None
 
 
 def _lean_upserts(client, table: str, entities: list[Entity]) -> bool:
@@ -147,18 +181,35 @@ def _lean_upserts(client, table: str, entities: list[Entity]) -> bool:
         return False
 
 
-def _send_lean_batch(client, table: str, entities: list[Entity]) -> bool:
+def _lean_deletes(client, table: str, pairs: list[tuple[str, str]]) -> bool:
+    """One $batch of deletes (one partition, If-Match: *); True when every one succeeded."""
+    try:
+        return _send_lean_batch(client, table, [], deletes=pairs)
+    except (AzureError, AttributeError, TypeError):
+        return False
+
+
+def _entity_url(base: str, table: str, partition_key: str, row_key: str) -> str:
+    pk, rk = (quote(str(k).replace("'", "''"), safe="") for k in (partition_key, row_key))
+    return f"{base}/{table}(PartitionKey='{pk}',RowKey='{rk}')"
+
+
+def _send_lean_batch(client, table: str, entities: list[Entity], *, deletes: list[tuple[str, str]] = ()) -> bool:
     base = f"{client.scheme}://{client._primary_hostname}"
     batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
     parts = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
     for entity in entities:
-        pk, rk = (quote(str(entity[k]).replace("'", "''"), safe="") for k in ("PartitionKey", "RowKey"))
         parts.append(
             f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
-            f"PUT {base}/{table}(PartitionKey='{pk}',RowKey='{rk}') HTTP/1.1\r\n"
+            f"PUT {_entity_url(base, table, entity['PartitionKey'], entity['RowKey'])} HTTP/1.1\r\n"
             "Content-Type: application/json\r\nAccept: application/json;odata=minimalmetadata\r\n"
             "DataServiceVersion: 3.0\r\n\r\n"
             f"{json.dumps(_add_entity_properties(entity), separators=(',', ':'))}\r\n")
+    for partition_key, row_key in deletes:
+        parts.append(
+            f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+            f"DELETE {_entity_url(base, table, partition_key, row_key)} HTTP/1.1\r\n"
+            "Accept: application/json;odata=minimalmetadata\r\nIf-Match: *\r\nDataServiceVersion: 3.0\r\n\r\n")
     parts.append(f"--{changeset}--\r\n--{batch}--\r\n")
     request = HttpRequest("POST", f"{base}/$batch", content="".join(parts).encode("utf-8"), headers={
         "x-ms-version": client.api_version, "DataServiceVersion": "3.0", "MaxDataServiceVersion": "3.0;NetFx",
@@ -168,7 +219,7 @@ def _send_lean_batch(client, table: str, entities: list[Entity]) -> bool:
     if response.status_code != 202:
         return False
     statuses = _PART_STATUS.findall(content)
-    return len(statuses) == len(entities) and all(s.startswith(b"2") for s in statuses)
+    return len(statuses) == len(entities) + len(deletes) and all(s.startswith(b"2") for s in statuses)
 
 
 def _plain(entity) -> Entity:

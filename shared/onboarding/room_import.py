@@ -98,6 +98,8 @@ def parse_csv(text: str) -> tuple[list[RoomInput], list[dict]]:
             if record.get(None):
                 row["extra_cells"] = record[None]
             rows.append(row)
+            if len(rows) > MAX_ROWS:  # enough to refuse the file: read no further
+                break
     except csv.Error as exc:  # e.g. a cell over csv's field size limit (128 KiB): the file is unreadable
         line = reader.line_num + 1  # the line being read when it failed
         return [], [{"row": line, "email": "", "errors": {

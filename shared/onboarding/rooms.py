@@ -7,11 +7,13 @@ shared ``Room`` model's fields. Rooms link to RoomCal by e-mail address only.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
 from shared import keys
 from shared.errors import InvalidInput, NotFound, RoomCalError
+from shared.etag_rows import change_row
 from shared.models import Room, SyncStatus
 from shared.onboarding import tenants
 from shared.onboarding.room_import import RoomInput, RoomUpdate, parse_csv, parse_rows
@@ -36,8 +38,19 @@ def all_rooms(tables, tenant_id: str) -> list[Room]:
     return [Room.from_entity(row) for row in tables.query(TABLE, tenant_id)]
 
 
-def save(tables, room: Room) -> None:
-    tables.upsert(TABLE, room.to_entity())
+def change(tables, tenant_id: str, email: str, build: Callable[[Room | None], Room | None]) -> Room | None:
+    """Change one room's registry row: ``build(current or None)`` returns its new state (None: no
+    change); an etag-conditional merge, so the sync engine's mirrored status is never overwritten."""
+    email = keys.normalise_email(email)
+    written: dict = {}
+
+    def entity(row):
+        room = build(None if row is None else Room.from_entity(row))
+        written["room"] = room
+        return None if room is None else room.to_entity()
+
+    change_row(tables, TABLE, tenant_id, email, entity, known=Room.model_fields)
+    return written.get("room")
 
 
 def register(tables, clock, tenant_id: str, *, rows: list | None = None, csv_text: str | None = None,
@@ -61,15 +74,17 @@ def _upsert_inputs(tables, tenant_id: str, inputs: list[RoomInput]) -> tuple[lis
     added, updated = [], []
     for item in inputs:
         changes = {f: getattr(item, f) for f in _COPY_FIELDS if getattr(item, f) is not None}
-        try:
-            current = load(tables, tenant_id, item.email)
-        except NotFound:
-            save(tables, Room(tenant_id=tenant_id, email=item.email, sync_status=SyncStatus.pending,
-                              sync_reason=NOT_VERIFIED, sync_fix=VERIFY_FIX.format(tenant=tenant_id), **changes))
-            added.append(item.email)
-            continue
-        save(tables, current.model_copy(update=changes))
-        updated.append(item.email)
+        is_new: dict = {}
+
+        def registered(current: Room | None, changes=changes, item=item, is_new=is_new) -> Room:
+            is_new["value"] = current is None
+            if current is None:
+                return Room(tenant_id=tenant_id, email=item.email, sync_status=SyncStatus.pending,
+                            sync_reason=NOT_VERIFIED, sync_fix=VERIFY_FIX.format(tenant=tenant_id), **changes)
+            return current.model_copy(update=changes)
+
+        change(tables, tenant_id, item.email, registered)
+        (added if is_new["value"] else updated).append(item.email)
     return added, updated
 
 
@@ -92,19 +107,24 @@ def import_from_places(tables, clock, graph, tenant_id: str, *, actor: str) -> d
     return {"added": added, "updated": updated, "skipped": skipped + len(bad), "errors": bad}
 
 
-def update(tables, clock, tenant_id: str, email: str, change: RoomUpdate, *, actor: str) -> dict:
+def update(tables, clock, tenant_id: str, email: str, change_: RoomUpdate, *, actor: str) -> dict:
     tenant = tenants.load_connected(tables, tenant_id)
-    room = load(tables, tenant.id, email)
-    changes = change.model_dump(exclude_unset=True)
+    load(tables, tenant.id, email)  # NotFound for an unregistered room
+    changes = change_.model_dump(exclude_unset=True)
     if "display_name" in changes and changes["display_name"] is None:
         changes["display_name"] = ""  # null clears it (RoomUpdate); the stored name is a string
-    try:
-        room = Room.model_validate({**room.model_dump(), **changes})
-    except ValidationError as exc:
-        detail = {".".join(map(str, e["loc"])) or "room": e["msg"] for e in exc.errors()}
-        raise InvalidInput("room change is invalid", fix="correct the fields listed in detail",
-                           detail=detail) from None
-    save(tables, room)
+
+    def updated(room: Room | None) -> Room | None:
+        if room is None:
+            return None  # removed meanwhile
+        try:
+            return Room.model_validate({**room.model_dump(), **changes})
+        except ValidationError as exc:
+            detail = {".".join(map(str, e["loc"])) or "room": e["msg"] for e in exc.errors()}
+            raise InvalidInput("room change is invalid", fix="correct the fields listed in detail",
+                               detail=detail) from None
+
+    room = change(tables, tenant.id, email, updated) or load(tables, tenant.id, email)
     audit.record(tables, clock, tenant_id=tenant.id, action="room.updated", actor=actor,
                  detail={"room": room.email, "fields": sorted(changes)})
     return describe(room)

@@ -36,7 +36,9 @@ def start_sync(tables, queues, clock, tenant_id: str, *, actor: str) -> dict:
                                        "at": now.isoformat()})
             queued.append(room.email)
     if tenant.status != TenantStatus.active:
-        tenants.save(tables, tenant.model_copy(update={"status": TenantStatus.active, "updated_at": now}))
+        tenants.change(tables, tenant.id, lambda t: t.model_copy(update={"status": TenantStatus.active,
+                                                                          "updated_at": now})
+                       if t is not None and t.status == TenantStatus.consented else None)
         audit.record(tables, clock, tenant_id=tenant.id, action="sync.started", actor=actor,
                      detail={"queued": len(queued), "not_ready": len(not_ready)})
     return {"tenant_id": tenant.id, "status": "active", "queued": queued, "already_syncing": already,

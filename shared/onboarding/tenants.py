@@ -5,10 +5,13 @@ Every call names the tenant it acts for; nothing here lists or touches another t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import ValidationError
 
 from shared import keys
 from shared.errors import InvalidInput, NotFound
+from shared.etag_rows import change_row
 from shared.models import Tenant, TenantSettingsUpdate, TenantStatus
 from shared.ops import audit
 
@@ -33,14 +36,25 @@ def load(tables, tenant_id: str) -> Tenant:
 def load_connected(tables, tenant_id: str) -> Tenant:
     """A tenant that has consented and is not offboarded (what every room operation needs)."""
     tenant = load(tables, tenant_id)
-    if tenant.status in (TenantStatus.pending_consent, TenantStatus.offboarded):
+    if tenant.status in (TenantStatus.pending_consent, TenantStatus.offboarding, TenantStatus.offboarded):
         raise NotFound(f"tenant {tenant.id} is {tenant.status}",
                        fix="complete the admin consent first (POST /api/tenants)")
     return tenant
 
 
-def save(tables, tenant: Tenant) -> None:
-    tables.upsert(TABLE, tenant.to_entity())
+def change(tables, tenant_id: str, build: Callable[[Tenant | None], Tenant | None]) -> Tenant | None:
+    """Change the tenant's row: ``build(current or None)`` returns its new state (None: no change).
+    An etag-conditional merge, retried from a fresh read, never a blind replace (etag_rows)."""
+    tenant_id = check_tenant_id(tenant_id)
+    written: dict = {}
+
+    def entity(row):
+        tenant = build(None if row is None else Tenant.from_entity(row))
+        written["tenant"] = tenant
+        return None if tenant is None else tenant.to_entity()
+
+    change_row(tables, TABLE, PARTITION, tenant_id, entity, known=Tenant.model_fields)
+    return written.get("tenant")
 
 
 def all_tenants(tables) -> list[Tenant]:
@@ -51,22 +65,23 @@ def all_tenants(tables) -> list[Tenant]:
 def mark_consented(tables, clock, tenant_id: str) -> Tenant:
     """Record consent; idempotent, and never moves an active tenant back."""
     now = clock.now()
-    try:
-        tenant = load(tables, tenant_id)
-    except NotFound:
-        tenant = Tenant(id=tenant_id, created_at=now, updated_at=now)
-    status = TenantStatus.active if tenant.status == TenantStatus.active else TenantStatus.consented
-    tenant = tenant.model_copy(update={"status": status, "consented_at": now, "updated_at": now,
-                                       "offboarded_at": None, "reason": ""})
-    save(tables, tenant)
-    return tenant
+
+    def consented(tenant: Tenant | None) -> Tenant | None:
+        if tenant is not None and tenant.status == TenantStatus.offboarding:
+            return None  # consent again once its data is gone (offboarded)
+        tenant = tenant or Tenant(id=check_tenant_id(tenant_id), created_at=now, updated_at=now)
+        status = TenantStatus.active if tenant.status == TenantStatus.active else TenantStatus.consented
+        return tenant.model_copy(update={"status": status, "consented_at": now, "updated_at": now,
+                                         "offboarded_at": None, "reason": ""})
+
+    return change(tables, tenant_id, consented) or load(tables, tenant_id)
 
 
 def flag(tables, clock, tenant_id: str, reason: str) -> None:
     """Put a reason a person must act on, on the tenant (e.g. consent revoked)."""
-    tenant = load(tables, tenant_id)
-    if tenant.reason != reason:
-        save(tables, tenant.model_copy(update={"reason": reason, "updated_at": clock.now()}))
+    load(tables, tenant_id)  # NotFound for an unknown tenant
+    change(tables, tenant_id, lambda tenant: None if tenant is None or tenant.reason == reason
+           else tenant.model_copy(update={"reason": reason, "updated_at": clock.now()}))
 
 
 def noshow_release_enabled(tenant: Tenant) -> bool:
@@ -79,12 +94,21 @@ def get_settings(tables, tenant_id: str) -> dict:
 
 def update_settings(tables, clock, tenant_id: str, update: TenantSettingsUpdate, *, actor: str) -> dict:
     tenant = load_connected(tables, tenant_id)
-    try:
-        new = update.apply(tenant.settings)
-    except ValidationError as exc:
-        detail = {".".join(map(str, e["loc"])) or "settings": e["msg"] for e in exc.errors()}
-        raise InvalidInput("settings are invalid", fix="correct the fields listed in detail", detail=detail) from None
-    save(tables, tenant.model_copy(update={"settings": new, "updated_at": clock.now()}))
+    before: dict = {}
+
+    def updated(current: Tenant | None) -> Tenant:
+        current = current or tenant
+        before["settings"] = current.settings
+        try:
+            new = update.apply(current.settings)
+        except ValidationError as exc:
+            detail = {".".join(map(str, e["loc"])) or "settings": e["msg"] for e in exc.errors()}
+            raise InvalidInput("settings are invalid", fix="correct the fields listed in detail",
+                               detail=detail) from None
+        return current.model_copy(update={"settings": new, "updated_at": clock.now()})
+
+    new = change(tables, tenant.id, updated).settings
+    tenant = tenant.model_copy(update={"settings": before["settings"]})
     changed = sorted(k for k, v in new.model_dump().items() if tenant.settings.model_dump()[k] != v)
     audit.record(tables, clock, tenant_id=tenant.id, action="settings.changed", actor=actor,
                  detail={"changed": changed})

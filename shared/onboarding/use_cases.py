@@ -90,7 +90,13 @@ def synchronise(services, tenant_id: str, *, actor: str) -> dict:
 
 
 def offboard(services, tenant_id: str, *, actor: str) -> dict:
-    return offboarding.offboard(services.tables, services.clock, services.graph, tenant_id, actor=actor)
+    return offboarding.start(services.tables, services.queues, services.clock, tenant_id, actor=actor)
+
+
+def offboarding_step(services, message: object) -> str:
+    # The sweep waits out a sync lease, so a round that was writing when the tenant was marked is done.
+    return offboarding.run_step(services.tables, services.queues, services.clock, services.graph, message,
+                                sweep_delay_seconds=int(services.settings.sync_lease_seconds) + 60)
 
 
 def tenant_overview(services, tenant_id: str) -> dict:

@@ -48,3 +48,13 @@ def list_entries(tables, *, tenant_id: str, limit: int = 100) -> list[dict]:
 
 def _public(row: dict) -> dict:
     return {"at": row["at"], "action": row["action"], "actor": row["actor"], "detail": json.loads(row["detail"])}
+
+
+def rename_actor(tables, *, tenant_id: str, address: str, pseudonym: str) -> int:
+    """Erasure of one person: their entries stay (who did what), under their pseudonym."""
+    changed = 0
+    for row in tables.query(TABLE, tenant_id, select=["PartitionKey", "RowKey", "actor"]):
+        if isinstance(row.get("actor"), str) and row["actor"].strip().lower() == address:
+            tables.merge(TABLE, {"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], "actor": pseudonym})
+            changed += 1
+    return changed

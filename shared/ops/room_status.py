@@ -81,7 +81,8 @@ def _meeting(event: Entity | None, settings: TenantSettings) -> dict | None:
     people = json.loads(attendees) if isinstance(attendees, str) else attendees or []
     return {
         "start": _start(event).isoformat(), "end": _end(event).isoformat(),
-        "attendee_count": sum(1 for a in people if a.get("type") != "resource"),
+        "attendee_count": event["people_count"] if isinstance(event.get("people_count"), int)
+        else sum(1 for a in people if a.get("type") != "resource"),
         "organizer": event.get("organizer") if settings.shows_organiser(event.get("sensitivity")) else None,
         "is_online": bool(event.get("is_online")), "is_all_day": bool(event.get("is_all_day")),
     }

@@ -4,15 +4,22 @@
 memory; this module copies the allowed fields (DESIGN.md "Privacy whitelist") into a new
 RoomEvent and nothing else. It never deletes from a copy of the Graph dict, so a field Graph adds
 tomorrow is dropped by default. Errors name the missing field, never a value from the event.
+
+Bounded as well as whitelisted (shared/sync/row_bounds.py): every text is cut to a length no real
+value needs, and a town-hall invite keeps its attendee counts but only the first
+``row_bounds.MAX_ATTENDEES`` entries (rooms first), so ordinary data always fits a table row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shared import keys
 from shared.errors import InvalidInput
 from shared.models import Attendee, EventLocation, Recurrence, RecurrencePattern, RecurrenceRange, RoomEvent
+from shared.sync.location_names import safe_location_name
+from shared.sync.row_bounds import MAX_TEXT, bounded_attendees
 from shared.timezones import parse_utc, to_utc
 
 _EVENT_TYPES = {"singleInstance", "occurrence", "exception", "seriesMaster"}
@@ -24,9 +31,10 @@ def is_removed(item: dict[str, Any]) -> bool:
 
 
 def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: str,
-                    hash_key: str | bytes) -> RoomEvent:
-    """Copy the whitelisted fields of one Graph event into a RoomEvent."""
-    event_id = _text(graph_event.get("id"))
+                    hash_key: str | bytes, rename: Callable[[str | None], str | None] | None = None) -> RoomEvent:
+    """Copy the whitelisted fields of one Graph event into a RoomEvent. ``rename`` maps a person's
+    address to what is stored (an erased person's pseudonym, sync/erasure.py)."""
+    event_id = _text(graph_event.get("id"), limit=None)  # hashed whole, never stored
     if not event_id:
         raise InvalidInput("Graph event has no id")
     if is_removed(graph_event):
@@ -35,6 +43,13 @@ def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: 
     event_type = graph_event.get("type") if graph_event.get("type") in _EVENT_TYPES else "singleInstance"
     start, end = _when(graph_event, "start"), _when(graph_event, "end")
     attendees = [a for a in map(_attendee, _list(graph_event.get("attendees"))) if a is not None]
+    people_count = sum(1 for a in attendees if a.type != "resource")
+    room_response = _room_response(graph_event, attendees, room)
+    organizer = _address(_dict(graph_event.get("organizer")).get("emailAddress"))
+    if rename is not None:
+        organizer = rename(organizer)
+        attendees = [a if a.type == "resource" else a.model_copy(update={"address": rename(a.address)})
+                     for a in attendees]
     return RoomEvent(
         tenant_id=tenant_id,
         room_email=room,
@@ -48,14 +63,16 @@ def normalise_event(graph_event: dict[str, Any], *, tenant_id: str, room_email: 
         is_cancelled=graph_event.get("isCancelled") is True,
         created_utc=parse_utc(_text(graph_event.get("createdDateTime"))),
         last_modified_utc=parse_utc(_text(graph_event.get("lastModifiedDateTime"))),
-        organizer=_address(_dict(graph_event.get("organizer")).get("emailAddress")),
-        attendees=attendees,
+        organizer=organizer,
+        attendees=bounded_attendees(attendees),
+        attendee_count=len(attendees),
+        people_count=people_count,
         locations=_locations(graph_event),
         recurrence=_recurrence(graph_event.get("recurrence")),
         sensitivity=_text(graph_event.get("sensitivity")) or "normal",
         show_as=_text(graph_event.get("showAs")) or "busy",
         is_online=is_online(graph_event),
-        room_response=_room_response(graph_event, attendees, room),
+        room_response=room_response,
     )
 
 
@@ -77,7 +94,7 @@ def _when(graph_event: dict[str, Any], name: str):
 def _series(graph_event, event_type, event_id, room, hash_key) -> str | None:
     if event_type == "seriesMaster":
         return keys.series_key(hash_key, room, event_id)
-    master = _text(graph_event.get("seriesMasterId"))
+    master = _text(graph_event.get("seriesMasterId"), limit=None)
     return keys.series_key(hash_key, room, master) if master else None
 
 
@@ -94,7 +111,8 @@ def _locations(graph_event: dict[str, Any]) -> list[EventLocation]:
     raw = _list(graph_event.get("locations")) or ([graph_event["location"]] if graph_event.get("location") else [])
     found = []
     for item in map(_dict, raw):
-        location = EventLocation(display_name=_text(item.get("displayName")),
+        name = safe_location_name(_text(item.get("displayName"), limit=None))
+        location = EventLocation(display_name=name,
                                  email=_address({"address": item.get("locationEmailAddress")}),
                                  location_type=_text(item.get("locationType")) or None)
         if (location.display_name or location.email) and location not in found:
@@ -145,8 +163,8 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+def _text(value: Any, limit: int | None = MAX_TEXT) -> str:
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _int(value: Any, default: int = 0) -> int:

@@ -16,9 +16,9 @@
   be N minutes in the future" (docs-contrib issue 7726) → retried at once with N minutes, and N is kept;
   "[Status Code: Forbidden]" on create (issue 7625) → the room is outside the RBAC scope: said on the room,
   with the fix, and the renewal timer's ``recreate`` heals it once Exchange lets RoomCal in.
-* **Renewal timer**: enqueues ``renew`` for every subscription expiring within
-  ``subscription_renew_within_minutes``, and ``recreate`` for active rooms without one; the
-  Graph calls run on the queue, one message per room, so one tenant's trouble stalls no other.
+* **Renewal timer**: fans out per tenant and renews due subscriptions 20 per Graph ``$batch``
+  (renewal_batch.py); ``enqueue_due`` (one ``renew`` message per expiring subscription, one
+  ``recreate`` per active room without one) is the same work one message per room.
 """
 
 from __future__ import annotations
@@ -60,6 +60,9 @@ from shared.sync.sync_lease import TABLE as ROOM_SYNC
 
 log = logging.getLogger("roomcal.subscriptions")
 _MAX_THROTTLED_ATTEMPTS = 20
+# Graph judges the expiry by its own clock and refuses one past the maximum lifetime (400): ask for
+# this much less (a tenth of a short lifetime), so a RoomCal clock minutes fast still gets its subscription.
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=10)
 
 
 class SubscriptionManager:
@@ -71,6 +74,7 @@ class SubscriptionManager:
         self._notification_url = f"{public_base_url}/api/notifications"
         self._lifecycle_url = f"{public_base_url}/api/lifecycle"
         self._lifetime = timedelta(minutes=lifetime_minutes)
+        self._skew_margin = min(CLOCK_SKEW_ALLOWANCE, self._lifetime / 10)
         self._renew_within = timedelta(minutes=renew_within_minutes)
 
     def handle(self, payload: object) -> str:
@@ -164,6 +168,22 @@ class SubscriptionManager:
                   reason=f"renew={counts['renew']} recreate={counts['recreate']}")
         return counts
 
+    def next_expiry(self):
+        return self._expiry()
+
+    def enqueue_rotation(self) -> Counter:
+        """Give every subscription a fresh clientState (docs/key-rotation.md). Graph cannot change a
+        subscription's clientState, so each is recreated (``recreate`` replacing the current one): the
+        old one's notifications stay valid until it is deleted, and the catch-up hint that follows
+        every recreate repairs anything notified in between."""
+        counts = Counter()
+        for row in self._tables.query(TABLE, PARTITION, select=["RowKey", "tenant_id", "room_email"]):
+            sent = self._send("recreate", row.get("tenant_id", ""), row.get("room_email", ""), row["RowKey"],
+                              "rotation")
+            counts["rotate" if sent else "invalid_row"] += 1
+        log_event(log, "client state rotation enqueued", count=counts["rotate"])
+        return counts
+
     def _create(self, tenant: str, room: str, client_state: str) -> dict:
         resource = self._resource(tenant, room)
         return self._within_lifetime(lambda expiry: self._graph.create_subscription(
@@ -174,7 +194,8 @@ class SubscriptionManager:
         return f"/users/{self._mailbox_id(tenant, room)}/events"
 
     def _expiry(self):
-        return self._clock.now() + self._lifetime - timedelta(minutes=1)
+        """The expiry a create or renewal asks Graph for now (the longest lifetime, less a skew margin)."""
+        return self._clock.now() + self._lifetime - self._skew_margin
 
     def _within_lifetime(self, call):
         """``call(expiry)``; when Graph answers that the expiry may be at most N minutes ahead (issue 7726:

@@ -16,6 +16,9 @@
 * A long baseline stops after ``max_pages_per_round`` pages, keeps its nextLink and hands over
   through a followup hint, so a huge room never pins a worker while others wait.
 * Rooms no longer registered, and tenants no longer consented or active, are not synced.
+* Each completed baseline records which hash key keyed its rows (``hash_key_id``, a fingerprint);
+  a room whose rows were keyed under another key gets a baseline at its next round, which writes
+  every row under the current key and sweeps the old ones (docs/key-rotation.md).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from shared import keys
 from shared.errors import DeltaTokenExpired, NotFound
 from shared.log import log_event
 from shared.messages import (
@@ -51,6 +55,23 @@ __all__ = ["EVENTS", "ROOMS", "TENANTS", "DeltaSync"]
 INCREMENTAL_PAGE_FACTOR = 10  # an incremental round may run this many times a baseline's page budget
 
 
+def key_id(hash_key: str) -> str:
+    """A fingerprint naming a hash key without revealing it."""
+    return keys.keyed_hash(hash_key, "key-id")[:12] if hash_key else ""
+
+
+def rekey_due(row: Entity, current_key_id: str, *, rotating: bool) -> bool:
+    """Rows keyed under another key (a rotation): re-key them. A row from before key ids were
+    recorded is taken as current unless a rotation is under way."""
+    recorded = row.get("hash_key_id")
+    return recorded != current_key_id if recorded else rotating
+
+
+def window_due(row: Entity, now, roll: timedelta) -> bool:
+    created = parse_stamp(row.get("window_created_at"))
+    return created is None or now - created >= roll
+
+
 class _IncrementalTooLong(Exception):
     """Graph kept paging an incremental round (a server looping on fresh nextLinks, or a huge backlog)."""
 
@@ -60,11 +81,13 @@ class DeltaSync:
 
     def __init__(self, graph: GraphPort, tables: TableStore, queues: MessageQueue, leases: RoomSyncLeases,
                  clock: Clock, *, hash_key: str, window_roll_days: int = 7, max_pages_per_round: int = 50,
-                 mailbox_concurrency: int = 4) -> None:
+                 mailbox_concurrency: int = 4, previous_hash_key: str = "") -> None:
         self._graph, self._tables, self._queues = graph, tables, queues
         self._leases, self._clock = leases, clock
-        self._rows = EventRows(tables, clock, hash_key=hash_key)
+        self._rows = EventRows(tables, clock, hash_key=hash_key, previous_hash_key=previous_hash_key)
         self._guard = WindowGuard(tables, hash_key=hash_key)
+        self._key_id = key_id(hash_key)
+        self._rotating = bool(previous_hash_key) and previous_hash_key != hash_key
         self._roll = timedelta(days=window_roll_days)
         self._max_pages = max_pages_per_round
         self._concurrency = mailbox_concurrency
@@ -80,7 +103,7 @@ class DeltaSync:
                 self._baseline(lease, tenant.settings, resume=row)
             except DeltaTokenExpired:  # the paused baseline's nextLink is gone: start again, unpaused
                 self._baseline(lease, tenant.settings, reason="resume_expired", page_limit=None)
-        elif row.get("delta_link") and not self._window_due(row):
+        elif row.get("delta_link") and not self._window_due(row) and not self._rekey_due(row):
             try:
                 self._incremental(lease, row["delta_link"])
             except DeltaTokenExpired:
@@ -88,7 +111,8 @@ class DeltaSync:
             except _IncrementalTooLong:  # a paged, resumable baseline converges where this round would not
                 self._baseline(lease, tenant.settings, reason="incremental_too_long")
         else:
-            self._baseline(lease, tenant.settings, reason="window_roll" if row.get("delta_link") else "initial")
+            reason = "hash_key_rotated" if self._rekey_due(row) else "window_roll"
+            self._baseline(lease, tenant.settings, reason=reason if row.get("delta_link") else "initial")
         self._ensure_subscription(lease)
 
     # -- rounds --------------------------------------------------------------------------
@@ -148,7 +172,8 @@ class DeltaSync:
         if baseline is not None:
             generation, start, end, kept = baseline
             fields.update(sync_generation=generation, baseline_next_link="", last_full_sync_at=now,
-                          window_start=stamp(start), window_end=stamp(end), window_created_at=now, event_count=kept)
+                          window_start=stamp(start), window_end=stamp(end), window_created_at=now, event_count=kept,
+                          hash_key_id=self._key_id)
         self._leases.checkpoint(lease, **fields)
         sync_status.mirror_to_registry(self._tables, lease.tenant, lease.room, fields)
         log_event(log, "delta round done", tenant=lease.tenant, room=lease.room, pages=totals.pages,
@@ -172,9 +197,17 @@ class DeltaSync:
         hint = RoomChange(tenant=lease.tenant, room=lease.room, reason="followup", at=at)
         self._queues.send(ROOM_CHANGES, hint.to_payload())
 
+    def _rekey_due(self, row: Entity) -> bool:
+        return rekey_due(row, self._key_id, rotating=self._rotating)
+
     def _window_due(self, row: Entity) -> bool:
-        created = parse_stamp(row.get("window_created_at"))
-        return created is None or self._clock.now() - created >= self._roll
+        return window_due(row, self._clock.now(), self._roll)
+
+    def full_round_due(self, row: Entity) -> bool:
+        """True when the room's next round cannot be a plain incremental one (no delta link, a paused
+        baseline, a window to roll, rows to re-key): catch-up then sends it a hint of its own."""
+        return bool(row.get("baseline_next_link")) or not row.get("delta_link") or self._window_due(row) \
+            or self._rekey_due(row)
 
     def _tenant(self, tenant_id: str) -> Tenant | None:
         """The tenant, if RoomCal syncs it (consented or active); None otherwise."""

@@ -16,8 +16,21 @@ class BrokenTables(InMemoryTables):
 
 
 def _call():
+    """The details (function key): what an operator sees."""
+    resp = health.health_details(func.HttpRequest("GET", "/api/health/details", body=b""))
+    return resp.status_code, json.loads(resp.get_body())
+
+
+def _anonymous():
     resp = health.health(func.HttpRequest("GET", "/api/health", body=b""))
     return resp.status_code, json.loads(resp.get_body())
+
+
+def test_anonymous_health_says_only_healthy_or_unhealthy(use_services):
+    use_services(load_settings(environment="development", client_id="app", client_secret="x"), BrokenTables())
+    assert _anonymous() == (503, {"status": "unhealthy"})
+    use_services(load_settings(environment="development", client_id="app", client_secret="x"), InMemoryTables())
+    assert _anonymous() == (200, {"status": "healthy"})
 
 
 @pytest.fixture

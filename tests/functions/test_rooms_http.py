@@ -88,8 +88,9 @@ def test_settings_get_patch_and_offboard(services):
     status, body = call(onboarding_fn.tenant_audit, "GET", {})
     assert body["entries"][0]["action"] == "settings.changed"
     status, body = call(onboarding_fn.offboard_tenant, "DELETE", {})
-    assert status == 200 and body["status"] == "offboarded"
-    assert call(onboarding_fn.tenant_overview, "GET", {})[1]["status"] == "offboarded"
+    assert status == 202 and body["status"] == "offboarding"
+    assert call(onboarding_fn.tenant_overview, "GET", {})[1]["status"] == "offboarding"
+    assert call(onboarding_fn.offboarding_progress, "GET", {})[1]["status"] == "offboarding"
 
 
 def test_other_tenant_route_is_404_and_bad_id_400(services):

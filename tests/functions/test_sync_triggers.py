@@ -48,4 +48,23 @@ def test_catch_up_timer_enqueues_rooms(services):
     built.tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT, "status": "active"})
     built.tables.upsert(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": "r@contoso.com", "room": "r@contoso.com"})
     timers.catch_up_rooms(TimerRequest())
-    assert [m["reason"] for m in built.queues.messages(ROOM_CHANGES)] == ["catchup"]
+    (tenant_job,) = built.queues.messages("catchup-tenants")
+    sync_queue.catch_up_tenant(QueueMessage(id="2", body=json.dumps(tenant_job).encode(), dequeue_count=1))
+    assert [m["reason"] for m in built.queues.messages(ROOM_CHANGES)] == ["catchup"]  # no delta link: a round
+
+
+def test_renewal_timer_fans_out_and_the_tenant_worker_asks_for_missing_subscriptions(monkeypatch):
+    from tests.fakes import FakeGraph
+
+    settings = load_settings(environment="development", client_id="app", client_secret="x")
+    built = bootstrap.build_services(settings, tables=InMemoryTables(), queues=FakeQueue(), clock=FixedClock(),
+                                     graph=FakeGraph())
+    monkeypatch.setattr(bootstrap, "get_services", lambda: built)
+    built.tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT, "status": "active"})
+    built.tables.upsert(ROOM_SYNC, {"PartitionKey": TENANT, "RowKey": "r@contoso.com", "room": "r@contoso.com",
+                                    "delta_link": "https://graph.fake/v1.0/x"})
+    timers.renew_subscriptions(TimerRequest())
+    (job,) = built.queues.messages("renewal-tenants")
+    sync_queue.renew_tenant_subscriptions(QueueMessage(id="3", body=json.dumps(job).encode(), dequeue_count=1))
+    assert [(m["action"], m["room"]) for m in built.queues.messages("subscription-maintenance")] == [
+        ("recreate", "r@contoso.com")]

@@ -16,6 +16,7 @@ def _trigger(fn):
 
 EXPECTED_HTTP = {
     "health": ("health", ["GET"], "anonymous"),
+    "health_details": ("health/details", ["GET"], "function"),
     "selftest_start": ("selftest", ["POST"], "function"),
     "selftest_result": ("selftest/{probe_id}", ["GET"], "function"),
     "start_onboarding": ("tenants", ["POST"], "function"),
@@ -37,9 +38,16 @@ EXPECTED_HTTP = {
     "graph_notifications": ("notifications", ["POST"], "anonymous"),
     "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
     "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
+    "offboarding_progress": ("tenants/{tenant_id}/offboarding", ["GET"], "function"),
+    "erase_person": ("tenants/{tenant_id}/erasures", ["POST"], "function"),
+    "key_rotation_status": ("ops/key-rotation", ["GET"], "admin"),
+    "rotate_client_states": ("ops/key-rotation/client-states", ["POST"], "admin"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
-                  "subscription_maintenance": "subscription-maintenance"}
+                  "subscription_maintenance": "subscription-maintenance",
+                  "offboard_tenant_step": "tenant-offboarding", "erase_person_in_room": "person-erasure",
+                  "catch_up_tenant": "catchup-tenants", "catch_up_probe": "catchup-probes",
+                  "renew_tenant_subscriptions": "renewal-tenants"}
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
                   "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
 

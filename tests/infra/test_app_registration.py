@@ -19,7 +19,8 @@ def test_multi_tenant_with_places_and_user_reads_only():
     assert MANIFEST["signInAudience"] == "AzureADMultipleOrgs"
     (graph,) = MANIFEST["requiredResourceAccess"]
     assert graph["resourceAppId"] == GRAPH_APP
-    assert [(a["_name"], a["type"]) for a in graph["resourceAccess"]] == [("Place.Read.All", "Role"), ("User.Read.All", "Role")]
+    assert [(a["_name"], a["type"]) for a in graph["resourceAccess"]] == [
+        ("Place.Read.All", "Role"), ("User.Read.All", "Role")]
 
 
 def test_app_roles_for_customer_admins_and_readers():

@@ -13,6 +13,11 @@ missed, forges items (wrong clientState, unknown subscription) and forgets delta
 host is stopped with SIGTERM once mid-run and a new one started on the same port and storage.
 calendarView delta sends occurrences as stubs, as real Graph does (docs-contrib issues 5602, 34), so
 every occurrence row is completed from its series master (shared/sync/series_masters.py).
+Two more faults (issue 16): storage goes away for some seconds (Azurite stopped and started again on
+the same ports and data folder: ``_storage_outage``), and Graph's clock runs minutes ahead of
+RoomCal's from mid-run to the end (``_skew_graph_clock``; the other direction, RoomCal's clock fast,
+is covered by the subscription expiry margin's unit test: the emulator's clock cannot go backwards
+without undoing its own RBAC-propagation delays).
 
 Then the faults stop, the emulator is flushed and the queues drain. One room's notifications are
 then lost silently while a meeting is booked in it (the test checks that the room is now behind: only
@@ -56,7 +61,10 @@ HASH_KEY = "chaos-test-hash-key-0123456789abcdef"
 NEVER = "0 0 0 1 1 *"  # timers only when the test says so (1 January): one catch-up, on demand
 STEPS = 70
 RESTART_AT = 35
-WORK_QUEUES = ("room-changes", "subscription-maintenance", "room-verify")
+WORK_QUEUES = ("room-changes", "subscription-maintenance", "room-verify", "catchup-tenants", "catchup-probes",
+               "renewal-tenants")
+STORAGE_OUTAGE_AT, STORAGE_DOWN_S = 42, 6  # issue 16: storage unavailable for some seconds
+CLOCK_SKEW_AT, GRAPH_AHEAD_S = 25, 240  # issue 16: Graph's clock 4 minutes ahead of RoomCal's
 
 
 def _iso(moment: datetime) -> str:
@@ -251,6 +259,19 @@ def _live_subscriptions(stack: Stack, tid: str) -> list[dict]:
             if s["tenantId"] == tid and s["notificationUrl"] == f"{stack.base}/api/notifications"]
 
 
+def _storage_outage(stack: Stack, seconds: float) -> None:
+    """Storage unavailable: Azurite stopped, ``seconds`` of nothing, then started again on the same
+    ports and data folder, as a storage account's outage or failover looks to the app."""
+    stack.azurite.stop()
+    time.sleep(seconds)
+    stack.azurite.start()
+
+
+def _skew_graph_clock(ctl, ahead_seconds: float) -> None:
+    """Graph's clock (token times, subscription expiry limits, throttling windows) ahead of RoomCal's."""
+    ctl.advance_clock(ahead_seconds)
+
+
 def _why_poisoned(stack: Stack, storage: Storage) -> str:
     poisoned = {name: storage.peek(name) for name in storage.queue_names() if name.endswith("-poison")}
     output = "".join(stack.previous_output) + stack.devhost.output
@@ -270,7 +291,7 @@ def stack(tmp_path):
 def test_every_room_converges_under_real_notifications_faults_and_a_host_restart(stack, tmp_path):
     rng = random.Random(SEED)
     began = time.monotonic()
-    stack.start_storage()
+    stack.start_storage(location=tmp_path / "azurite-data")  # on disk: it must survive _storage_outage
     stack.start_emulator(SEED)
     ctl = stack.control
     office = onboarding.prepare_office(stack, seed=SEED, rooms=ROOMS, days_back=DAYS_BACK, days_ahead=DAYS_AHEAD)
@@ -329,6 +350,10 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
             removed.append(victim["id"])
         if step == RESTART_AT:
             stack.restart_devhost()
+        if step == CLOCK_SKEW_AT:
+            _skew_graph_clock(ctl, GRAPH_AHEAD_S)
+        if step == STORAGE_OUTAGE_AT:
+            _storage_outage(stack, STORAGE_DOWN_S)
         bookings.step()
         if step % 10 == 5:
             storage.remember_messages()
@@ -369,6 +394,7 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
     report = {"rooms": len(rooms), "bookings": bookings.done, "removed_subscriptions": removed,
               "occurrence_stubs": stats.get("delta_occurrence_stubs", 0), "event_reads": stats.get("event_reads", 0),
               "fault_counters": counters, "notifications": delivery,
+              "storage_outage_s": STORAGE_DOWN_S, "graph_clock_ahead_s": GRAPH_AHEAD_S,
               "seconds": {"onboard_and_sync": round(synced_at - began, 1), "chaos": round(chaos_done - synced_at, 1),
                           "settle": round(settled - chaos_done, 1)}}
     (tmp_path / "chaos-report.json").write_text(json.dumps(report, indent=1))

@@ -6,6 +6,7 @@ control API lands in Events, and no canary string reaches a table or a queue."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -73,7 +74,8 @@ def test_rooms_sync_a_live_change_lands_and_no_canary_leaks(sim, services):
         for room in ("good1", "good2"):
             start = now + timedelta(days=day - 2, hours=1)
             ctl.create_meeting(tid, f"ann@{domain}", [f"{room}@{domain}"], _iso(start),
-                               _iso(start + timedelta(hours=1)), online=day % 2 == 0)
+                               _iso(start + timedelta(hours=1)), online=day % 2 == 0,
+                               pasted_join=("zoom", "webex", "meet", "teams")[day // 2] if day % 2 else None)
     assert consent(sim, services, tid).ok
     apply_rbac(ctl, tid, domain)
     onboarding.import_rooms(services, tid, actor="fm")
@@ -129,3 +131,69 @@ def test_a_baseline_paused_every_page_resumes_from_graphs_next_link(sim, storage
     state = services.tables.get(ROOM_SYNC, tid, room)
     assert state["baseline_reason"] == "initial" and not state["baseline_next_link"]
     assert _rows(services, tid, room) == _truth(ctl, services, tid, room) and len(_rows(services, tid, room)) == 9
+
+
+def test_the_batched_catch_up_finds_a_change_nobody_notified_through_graphs_batch(sim, services):
+    """Issue 16 item 7: quiet rooms probed 20 per $batch with their stored delta links (emulator's
+    $batch, real HTTPS); only the room with a missed change gets a round, and it converges."""
+    from shared.sync.catchup_batch import CATCHUP_PROBES, CATCHUP_TENANTS
+
+    ctl = ControlClient(sim.base_url, sim.ca_path)
+    tid, domain = small_office(ctl, "batched")
+    assert consent(sim, services, tid).ok
+    apply_rbac(ctl, tid, domain)
+    onboarding.import_rooms(services, tid, actor="fm")
+    verify_all(services, tid)
+    onboarding.synchronise(services, tid, actor="fm")
+    assert set(_drain(services)) == {"synced"}
+    good1 = f"good1@{domain}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    ctl.create_meeting(tid, f"ann@{domain}", [good1], _iso(now + timedelta(hours=2)), _iso(now + timedelta(hours=3)))
+    services.queues.sent.clear()  # the hint a notification would have given is lost
+
+    services.catch_up.enqueue_tenants()
+    # the session's Azurite holds other tests' tenants too: this one only
+    (plan,) = [services.catch_up.plan_tenant(m) for m in services.queues.messages(CATCHUP_TENANTS)
+               if m["tenant"] == tid]
+    probes = [services.catch_up.probe(m) for m in services.queues.messages(CATCHUP_PROBES) if m["tenant"] == tid]
+    assert plan["slices"] == 1 and sum(p["changed"] for p in probes) == 1 and sum(p["quiet"] for p in probes) >= 1
+    services.queues.sent = [s for s in services.queues.sent if s[0] == ROOM_CHANGES]
+    assert [m["room"] for m in services.queues.messages(ROOM_CHANGES)] == [good1]
+    assert _drain(services) == ["synced"]
+    assert _rows(services, tid, good1) == _truth(ctl, services, tid, good1)
+
+
+def test_the_batched_renewal_renews_every_due_subscription_through_graphs_batch(sim, services):
+    """Issue 16 item 7: due subscriptions PATCHed 20 per $batch against the emulator (its own expiry
+    rules), the new expiries stored, nothing left for the one-message-per-room path."""
+    from benchmarks.graph_requests import _Webhook
+    from shared.messages import SUBSCRIPTION_MAINTENANCE
+    from shared.sync.renewal_batch import RENEWAL_TENANTS
+
+    ctl = ControlClient(sim.base_url, sim.ca_path)
+    tid, domain = small_office(ctl, "renewal")
+    assert consent(sim, services, tid).ok  # the consent callback is registered on 127.0.0.1:7071
+    apply_rbac(ctl, tid, domain)
+    onboarding.import_rooms(services, tid, actor="fm")
+    verify_all(services, tid)
+    onboarding.synchronise(services, tid, actor="fm")
+    _drain(services)
+    with _Webhook() as hook:  # Graph validates the notification URL: a live one for the subscriptions
+        settings = services.settings.model_copy(update={"public_base_url": hook.base_url,
+                                                        "subscription_renew_within_minutes": 10080})
+        services = bootstrap.build_services(settings, tables=services.tables, queues=services.queues)
+        hook.services = services
+        manager = services.require_subscription_manager()
+        for task in services.queues.messages(SUBSCRIPTION_MAINTENANCE):
+            manager.handle(task)
+        before = {s["id"]: s["expirationDateTime"] for s in ctl.subscriptions() if s["tenantId"] == tid}
+        assert len(before) >= 2
+        services.queues.sent.clear()
+        time.sleep(1.1)  # a later expiry than the create's, to the second
+
+        services.renewal.enqueue_tenants()
+        (job,) = [m for m in services.queues.messages(RENEWAL_TENANTS) if m["tenant"] == tid]
+        counts = services.renewal.renew_tenant(job)
+        assert counts["renewed"] == len(before) and services.queues.messages(SUBSCRIPTION_MAINTENANCE) == []
+        after = {s["id"]: s["expirationDateTime"] for s in ctl.subscriptions() if s["tenantId"] == tid}
+        assert set(after) == set(before) and all(after[i] > before[i] for i in before)

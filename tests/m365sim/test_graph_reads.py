@@ -308,3 +308,12 @@ def test_events_list_has_singles_and_series_masters(office, ctl):
     assert len({e["iCalUId"] for e in occurrences}) == 4
     one = office.graph("GET", f"/users/{office.rooms[0]}/events/{occurrences[1]['id']}").json()
     assert one["start"] == occurrences[1]["start"] and one["type"] == "occurrence"
+
+
+def test_a_pasted_join_link_in_a_location_carries_a_canary(office, ctl, sim):
+    _meeting(ctl, office, pasted_join="zoom")
+    ev = office.graph("GET", f"/users/{office.rooms[0]}/calendarView?{WINDOW}").json()["value"][0]
+    pasted = [loc["displayName"] for loc in ev["locations"] if loc.get("locationType") == "default"]
+    assert len(pasted) == 1 and "zoom.us/j/" in pasted[0] and CANARY_PATTERN.search(pasted[0])
+    assert pasted[0] in ev["location"]["displayName"] and pasted[0] in set(planted_values(sim.world))
+    assert ev["isOnlineMeeting"] is False

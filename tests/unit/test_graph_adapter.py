@@ -153,7 +153,7 @@ class TestThrottling:
         with pytest.raises(Unavailable) as err:
             graph_client.get_event(TENANT, ROOM, "e1")
         assert sleeps == [1.0, 2.0, 3.0] and len(server.requests) == 4
-        assert err.value.detail == {"http_status": 502, "code": "BadGateway", "graph_message": "error",
+        assert err.value.detail == {"http_status": 502, "code": "BadGateway",
                                     "request_id": "r-502", "client_request_id": "client-1",
                                     "date": "2026-11-24T09:00:00", "room": ROOM}
 

@@ -253,3 +253,40 @@ def test_times_beyond_the_datetime_range_are_invalid_input_not_overflow(field, v
     with pytest.raises(InvalidInput):
         normalise_event(event, tenant_id="aaaaaaaa-bbbb-cccc-dddd-000000000001", room_email="room@contoso.com",
                         hash_key="k")
+
+
+class TestJoinLinksInLocations:
+    """Add-ins and people paste join links (often with the passcode) into a location's name."""
+
+    @pytest.mark.parametrize("text", [
+        "https://contoso.zoom.us/j/81234567890?pwd=abc",
+        "Zoom Meeting: zoom.us/j/81234567890",
+        "Room 4; https://meet.google.com/abc-defg-hij",
+        "Webex: contoso.webex.com/meet/ann",
+        "Microsoft Teams Meeting",
+        "meet.goto.com/123456789",
+        "www.example.com/room",
+        "Meeting ID 812 3456 7890 Passcode 123456",
+        "sip:ann@contoso.com",
+    ])
+    def test_a_location_name_with_a_link_or_a_meeting_host_is_not_kept(self, text):
+        stored = normalise(graph_event(locations=[
+            {"displayName": text, "locationType": "default"},
+            {"displayName": text, "locationType": "conferenceRoom", "locationEmailAddress": "Rainier@contoso.com"}]))
+        assert [(loc.display_name, loc.email) for loc in stored.locations] == [("", "rainier@contoso.com")]
+        assert text not in stored.model_dump_json()
+
+    @pytest.mark.parametrize("text", ["Conf Room Rainier", "Building 2, floor 3 (Zoomlion corner)", "Café 4.12",
+                                      "Meeting room Goto-Hamada"])
+    def test_ordinary_place_names_are_kept(self, text):
+        stored = normalise(graph_event(locations=[{"displayName": text, "locationType": "default"}]))
+        assert [loc.display_name for loc in stored.locations] == [text]
+
+    def test_the_singular_location_is_filtered_too(self):
+        stored = normalise(graph_event(locations=[], location={"displayName": "https://zoom.us/j/1?pwd=x"}))
+        assert stored.locations == []
+
+    def test_a_name_longer_than_any_place_name_is_dropped_not_cut(self):
+        text = "Hall " + "a-" * 50_000 + " https://zoom.us/j/1"
+        stored = normalise(graph_event(locations=[{"displayName": text, "locationType": "default"}]))
+        assert stored.locations == []

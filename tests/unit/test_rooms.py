@@ -80,7 +80,7 @@ class TestRegister:
     def test_registering_again_updates_but_keeps_sync_state(self, world):
         tables, clock = world
         rooms.register(tables, clock, TID, actor="fm", rows=[{"email": "room1@contoso.com"}])
-        rooms.save(tables, rooms.load(tables, TID, "room1@contoso.com").model_copy(update={"sync_status": "synced"}))
+        rooms.change(tables, TID, "room1@contoso.com", lambda r: r.model_copy(update={"sync_status": "synced"}))
         result = rooms.register(tables, clock, TID, actor="fm", rows=[{"email": "room1@contoso.com", "capacity": 4}])
         assert result["updated"] == ["room1@contoso.com"]
         room = rooms.load(tables, TID, "room1@contoso.com")

@@ -5,6 +5,7 @@ import pytest
 from shared.errors import Conflict, NotFound
 from shared.onboarding import offboarding, rooms, synchronize, tenants, verification
 from shared.ops import audit
+from shared.sync.catchup import enqueue_catch_up
 from tests.unit.test_verification import OTHER, TID, World
 
 
@@ -58,7 +59,17 @@ class TestSynchronize:
 
 
 class TestOffboarding:
-    def test_deletes_subscriptions_and_every_row_of_the_tenant_only(self, world):
+    def _run(self, world, *, budget=60.0):
+        """Start offboarding, then run the tenant-offboarding queue to the end (the host would)."""
+        offboarding.start(world.tables, world.queues, world.clock, TID, actor="ops")
+        outcomes = []
+        while steps := world.queues.messages(offboarding.QUEUE):
+            world.queues.sent = [m for m in world.queues.sent if m[0] != offboarding.QUEUE]
+            outcomes += [offboarding.run_step(world.tables, world.queues, world.clock, world.graph, m,
+                                              budget_seconds=budget) for m in steps]
+        return outcomes
+
+    def test_deletes_subscriptions_and_every_row_of_the_tenant_only_and_keeps_the_audit(self, world):
         t = world.tables
         sub = world.graph.create_subscription(TID, "good@contoso.com", notification_url="https://x/n",
                                               expiration=world.clock.now(), client_state="s")
@@ -68,24 +79,53 @@ class TestOffboarding:
             t.upsert(table, {"PartitionKey": f"{TID}|good@contoso.com", "RowKey": "1"})
             t.upsert(table, {"PartitionKey": f"{OTHER}|good@fabrikam.com", "RowKey": "1"})
         t.upsert("RoomSync", {"PartitionKey": TID, "RowKey": "good@contoso.com"})
-        result = offboarding.offboard(t, world.clock, world.graph, TID, actor="ops")
-        assert result["subscriptions_deleted"] == 1 and sub["id"] not in world.graph.subscriptions
+        audit.record(t, world.clock, tenant_id=TID, action="settings.changed", actor="fm")
+        outcomes = self._run(world)
+        assert outcomes == ["subscriptions_deleted", "rows_deleted", "offboarded"]
+        assert sub["id"] not in world.graph.subscriptions
         for table, rows in t.rows.items():
             leftovers = [k for k in rows if k[0].startswith(TID) or (rows[k].get("tenant_id") == TID)]
-            if table == "Audit":
-                assert len(leftovers) == 1
-            elif table == "Tenants":
+            if table in ("Audit", "Tenants"):
                 continue
-            else:
-                assert leftovers == [], table
+            assert leftovers == [], table
         assert tenants.load(t, TID).status == "offboarded"
-        assert audit.list_entries(t, tenant_id=TID)[0]["action"] == "tenant.offboarded"
+        trail = {e["action"]: e for e in audit.list_entries(t, tenant_id=TID)}
+        assert {"tenant.offboarded", "tenant.offboarding_started", "settings.changed"} <= set(trail)
+        assert trail["tenant.offboarded"]["detail"]["rows_deleted"] >= 6
         assert [r["email"] for r in rooms.listing(t, OTHER)["rooms"]] == ["denied@fabrikam.com", "good@fabrikam.com"]
         assert ("sub", "other-sub") in t.rows["Subscriptions"]
         assert t.rows["Events"] and all(k[0].startswith(OTHER) for k in t.rows["Events"])
 
+    def test_the_tenant_is_marked_first_and_every_trigger_then_ignores_it(self, world):
+        t = world.tables
+        t.upsert("RoomSync", {"PartitionKey": TID, "RowKey": "good@contoso.com", "room": "good@contoso.com",
+                              "delta_link": "x"})
+        body = offboarding.start(t, world.queues, world.clock, TID, actor="ops")
+        assert body["status"] == "offboarding" and tenants.load(t, TID).status == "offboarding"
+        assert t.get("Rooms", TID, "good@contoso.com")  # nothing deleted inside the request
+        world.queues.sent.clear()
+        enqueue_catch_up(t, world.queues, world.clock)
+        assert [m for m in world.queues.messages("room-changes") if m["tenant"] == TID] == []
+        with pytest.raises(NotFound):
+            rooms.register(t, world.clock, TID, actor="fm", rows=[{"email": "a@contoso.com"}])
+
+    def test_a_small_budget_hands_over_and_resumes_until_done(self, world):
+        t = world.tables
+        t.upsert_many("Events", [{"PartitionKey": f"{TID}|good@contoso.com", "RowKey": f"{i:05d}"}
+                                 for i in range(3500)])
+        outcomes = self._run(world, budget=0.0)
+        assert outcomes.count("handed_over") >= 3 and outcomes[-1] == "offboarded"
+        assert not [k for k in t.rows["Events"] if k[0].startswith(TID)]
+        assert offboarding.progress(t, TID)["rows_deleted"] >= 3500
+
+    def test_retention_cleans_what_a_late_write_left(self, world):
+        self._run(world)
+        world.tables.upsert("Events", {"PartitionKey": f"{TID}|good@contoso.com", "RowKey": "late"})
+        assert offboarding.clean_leftovers(world.tables, world.clock)["rows"] == 1
+        assert not [k for k in world.tables.rows["Events"] if k[0].startswith(TID)]
+
     def test_offboarded_tenant_cannot_be_used_until_it_consents_again(self, world):
-        offboarding.offboard(world.tables, world.clock, world.graph, TID, actor="ops")
+        self._run(world)
         with pytest.raises(NotFound):
             rooms.register(world.tables, world.clock, TID, actor="fm", rows=[{"email": "a@contoso.com"}])
         tenants.mark_consented(world.tables, world.clock, TID)
