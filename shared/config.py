@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     graph_max_retries: int = Field(default=4, ge=0, le=10)
     graph_page_size: int = Field(default=100, ge=1, le=1000)
     graph_mailbox_concurrency: int = Field(default=4, ge=1, le=4)
+    # Occupancy sensors and the no-show release (issue 11)
+    occupancy_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    occupancy_max_rows: int = Field(default=20_000, ge=1, le=1_000_000)
+    occupancy_sample_hold_minutes: int = Field(default=15, ge=1, le=240)
+    occupancy_stale_minutes: int = Field(default=30, ge=5, le=1440)
+    noshow_schedule: str = "0 */5 * * * *"
 
     @field_validator("graph_base_url", "login_base_url", "public_base_url")
     @classmethod
@@ -65,7 +71,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
         return value.rstrip("/")
 
-    @field_validator("catchup_schedule", "renew_schedule", "retention_schedule")
+    @field_validator("catchup_schedule", "renew_schedule", "retention_schedule", "noshow_schedule")
     @classmethod
     def _ncrontab(cls, value: str) -> str:
         if len(value.split()) != 6:

@@ -37,9 +37,12 @@ EXPECTED_HTTP = {
     "graph_notifications": ("notifications", ["POST"], "anonymous"),
     "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
     "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
+    "ingest_occupancy": ("tenants/{tenant_id}/occupancy", ["POST"], "function"),
+    "sensor_health": ("tenants/{tenant_id}/occupancy/health", ["GET"], "function"),
+    "queued_reports": ("tenants/{tenant_id}/occupancy/reports", ["GET"], "function"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
-                  "subscription_maintenance": "subscription-maintenance"}
+                  "subscription_maintenance": "subscription-maintenance", "ingest_queued_occupancy": "occupancy-ingest"}
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
                   "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
 

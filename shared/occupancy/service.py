@@ -1,0 +1,90 @@
+"""The occupancy capability's entry points, as the triggers call them (built once in shared.bootstrap)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import date
+
+from shared import keys
+from shared.errors import InvalidInput
+from shared.log import log_event
+from shared.occupancy import health, ingest
+
+log = logging.getLogger("roomcal.occupancy")
+REPORTS = "OccupancyIngest"
+QUEUE_MESSAGE_BYTES = 64 * 1024
+
+
+class OccupancyService:
+    def __init__(self, tables, queues, clock, settings, *,
+                 on_change: Callable[[str, str, list[date]], None] | None = None) -> None:
+        self.tables, self.queues, self.clock, self.settings = tables, queues, clock, settings
+        self._ingest = ingest.Ingest(tables, clock, limits=ingest.Limits(max_rows=settings.occupancy_max_rows),
+                                     on_change=on_change)
+
+    # ------------------------------------------------------------------ ingest
+    def ingest_body(self, tenant_id: str, body: bytes, content_type: str) -> dict:
+        """A request body: CSV when ``content_type`` says text/csv, else JSON."""
+        limit = self.settings.occupancy_max_body_bytes
+        if len(body) > limit:
+            raise InvalidInput(f"request body is larger than {limit} bytes",
+                               fix="split the batch, or write it to the occupancy-ingest queue in messages")
+        shape, rows = self._parse(body, content_type)
+        report = self._ingest.ingest(tenant_id, shape, rows)
+        log_event(log, "occupancy.ingested", tenant=keys.normalise_tenant_id(tenant_id),
+                  **{k: v for k, v in report.items() if isinstance(v, int)})
+        return report
+
+    def ingest_message(self, message: dict) -> dict:
+        """A message of the occupancy-ingest queue: ``{"tenant", "samples" | "intervals" | "csv"}``. Its report is
+        kept in table OccupancyIngest (newest first) since no one waits for an answer."""
+        if not isinstance(message, dict) or "tenant" not in message:
+            raise InvalidInput("occupancy-ingest message needs 'tenant' and 'samples', 'intervals' or 'csv'")
+        tenant_id = keys.normalise_tenant_id(message["tenant"])
+        body = {k: v for k, v in message.items() if k != "tenant"}
+        if "csv" in body:
+            if not isinstance(body["csv"], str) or len(body) != 1:
+                raise InvalidInput("'csv' must be the CSV text, alone beside 'tenant'")
+            shape, rows = ingest.rows_from_csv(body["csv"])
+        else:
+            shape, rows = ingest.rows_from_json(body)
+        report = self._ingest.ingest(tenant_id, shape, rows)
+        now = self.clock.now()
+        self.tables.upsert(REPORTS, {
+            "PartitionKey": tenant_id, "RowKey": keys.inverted_time_key(now, secrets.token_hex(4)),
+            "at": now.isoformat(), "report": json.dumps({**report, "errors": report["errors"][:50]}, default=str)})
+        log_event(log, "occupancy.ingested", tenant=tenant_id, via="queue",
+                  **{k: v for k, v in report.items() if isinstance(v, int)})
+        return report
+
+    def queued_reports(self, tenant_id: str, limit: int = 20) -> list[dict]:
+        tenant_id = keys.normalise_tenant_id(tenant_id)
+        out = []
+        for row in self.tables.query(REPORTS, tenant_id):
+            out.append({"at": row["at"], **json.loads(row["report"])})
+            if len(out) >= limit:
+                break
+        return out
+
+    def health(self, tenant_id: str) -> dict:
+        return health.sensor_health(self.tables, self.clock, tenant_id,
+                                    hold=self.settings.occupancy_sample_hold_minutes,
+                                    stale_minutes=self.settings.occupancy_stale_minutes)
+
+    @staticmethod
+    def _parse(body: bytes, content_type: str):
+        if content_type.lower().startswith("text/csv"):
+            try:
+                return ingest.rows_from_csv(body.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise InvalidInput("CSV must be UTF-8 encoded", fix="save the file as 'CSV UTF-8'") from None
+        try:
+            parsed = json.loads(body or b"null")
+        except ValueError:
+            raise InvalidInput("request body is not valid JSON",
+                               fix='send {"samples": [...]} or {"intervals": [...]}, or CSV with '
+                                   "Content-Type: text/csv") from None
+        return ingest.rows_from_json(parsed)
