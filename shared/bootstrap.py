@@ -93,7 +93,7 @@ def build_services(
             lifetime_minutes=settings.subscription_lifetime_minutes,
             renew_within_minutes=settings.subscription_renew_within_minutes),
         graph=graph, tokens=tokens,
-        occupancy=OccupancyService(tables, queues, clock, settings),
+        occupancy=OccupancyService(tables, queues, clock, settings, graph=graph),
     )
 
 

@@ -8,10 +8,13 @@ import secrets
 from collections.abc import Callable
 from datetime import date
 
+from pydantic import ValidationError
+
 from shared import keys
-from shared.errors import InvalidInput
+from shared.errors import ConfigurationError, InvalidInput
 from shared.log import log_event
-from shared.occupancy import health, ingest
+from shared.occupancy import ghosts, health, ingest, report, simulator
+from shared.occupancy.release import NoShowRelease
 
 log = logging.getLogger("roomcal.occupancy")
 REPORTS = "OccupancyIngest"
@@ -19,9 +22,9 @@ QUEUE_MESSAGE_BYTES = 64 * 1024
 
 
 class OccupancyService:
-    def __init__(self, tables, queues, clock, settings, *,
+    def __init__(self, tables, queues, clock, settings, *, graph=None,
                  on_change: Callable[[str, str, list[date]], None] | None = None) -> None:
-        self.tables, self.queues, self.clock, self.settings = tables, queues, clock, settings
+        self.tables, self.queues, self.clock, self.settings, self.graph = tables, queues, clock, settings, graph
         self._ingest = ingest.Ingest(tables, clock, limits=ingest.Limits(max_rows=settings.occupancy_max_rows),
                                      on_change=on_change)
 
@@ -74,6 +77,28 @@ class OccupancyService:
                                     hold=self.settings.occupancy_sample_hold_minutes,
                                     stale_minutes=self.settings.occupancy_stale_minutes)
 
+    # ------------------------------------------------------------------ analytics and the release
+    def report(self, tenant_id: str, params: dict) -> dict:
+        return report.occupancy_report(self.tables, tenant_id, _query(params),
+                                       hold=self.settings.occupancy_sample_hold_minutes)
+
+    def ghost_series(self, tenant_id: str, params: dict) -> dict:
+        return ghosts.ghost_series(self.tables, tenant_id, _query(params),
+                                   hold=self.settings.occupancy_sample_hold_minutes)
+
+    def simulate(self, tenant_id: str, params: dict) -> dict:
+        query = _query(params)
+        return simulator.simulate(self.tables, tenant_id, query, simulator.PolicyQuery.parse(params),
+                                  hold=self.settings.occupancy_sample_hold_minutes)
+
+    def release(self) -> NoShowRelease:
+        if self.graph is None:
+            raise ConfigurationError("the no-show release needs Microsoft Graph: ROOMCAL_CLIENT_ID and its secret")
+        return NoShowRelease(self.tables, self.clock, self.graph,
+                             hash_key=self.settings.hash_key.get_secret_value(),
+                             hold=self.settings.occupancy_sample_hold_minutes,
+                             stale_minutes=self.settings.occupancy_stale_minutes)
+
     @staticmethod
     def _parse(body: bytes, content_type: str):
         if content_type.lower().startswith("text/csv"):
@@ -88,3 +113,12 @@ class OccupancyService:
                                fix='send {"samples": [...]} or {"intervals": [...]}, or CSV with '
                                    "Content-Type: text/csv") from None
         return ingest.rows_from_json(parsed)
+
+
+def _query(params: dict) -> report.RangeQuery:
+    try:
+        return report.RangeQuery.model_validate(params)
+    except ValidationError as exc:
+        raise InvalidInput("query parameters are invalid",
+                           fix="from and to are room-local days YYYY-MM-DD (inclusive), at most 400 days apart",
+                           detail={".".join(map(str, e["loc"])) or "query": e["msg"] for e in exc.errors()}) from None

@@ -40,11 +40,16 @@ EXPECTED_HTTP = {
     "ingest_occupancy": ("tenants/{tenant_id}/occupancy", ["POST"], "function"),
     "sensor_health": ("tenants/{tenant_id}/occupancy/health", ["GET"], "function"),
     "queued_reports": ("tenants/{tenant_id}/occupancy/reports", ["GET"], "function"),
+    "occupancy_analytics": ("tenants/{tenant_id}/analytics/occupancy", ["GET"], "function"),
+    "ghost_series": ("tenants/{tenant_id}/analytics/occupancy/ghost-series", ["GET"], "function"),
+    "simulate_noshow_policy": ("tenants/{tenant_id}/noshow/simulate", ["GET"], "function"),
+    "release_noshows": ("tenants/{tenant_id}/noshow/release", ["POST"], "function"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance", "ingest_queued_occupancy": "occupancy-ingest"}
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
-                  "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
+                  "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%",
+                  "noshow_sweep": "%ROOMCAL_NOSHOW_SCHEDULE%"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():
