@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     graph_max_retries: int = Field(default=4, ge=0, le=10)
     graph_page_size: int = Field(default=100, ge=1, le=1000)
     graph_mailbox_concurrency: int = Field(default=4, ge=1, le=4)
+    # Analytics (issue 15): where the room-day aggregates live, and the timer that re-enqueues lost marks
+    analytics_container: str = Field(default="analytics", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    analytics_layout: Literal["parquet", "table"] = "parquet"
+    analytics_sweep_schedule: str = "0 */10 * * * *"
+    analytics_max_days: int = Field(default=400, ge=1, le=3650)
 
     @field_validator("graph_base_url", "login_base_url", "public_base_url")
     @classmethod
@@ -65,7 +70,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
         return value.rstrip("/")
 
-    @field_validator("catchup_schedule", "renew_schedule", "retention_schedule")
+    @field_validator("catchup_schedule", "renew_schedule", "retention_schedule", "analytics_sweep_schedule")
     @classmethod
     def _ncrontab(cls, value: str) -> str:
         if len(value.split()) != 6:
