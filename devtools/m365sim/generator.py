@@ -24,6 +24,7 @@ seed and stable iteration orders, so the same seed (and anchor) gives the same w
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 from . import sensors
@@ -185,6 +186,11 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
             anchor_dt - timedelta(days=days_back + 1),
         )
     )
+    # rooms' time zones for analytics: GET /users/{room}/mailboxSettings (mailboxsettings.py), same scope
+    # (its id is derived, not drawn, so the random streams and every other id stay as they were)
+    ra_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"m365sim:{t.id}:mailboxsettings-role"))
+    t.role_assignments.append(RoleAssignment(ra_id, "Application MailboxSettings.Read", "RoomCal Rooms",
+                                             world.app.client_id, anchor_dt - timedelta(days=days_back + 1)))
     n_buildings = max(1, min(len(BUILDINGS), (n_rooms + 39) // 40))
     misconfig = MISCONFIGURED[: 3 if n_rooms < 20 else 4] if n_rooms >= 8 else []
     room_tz: dict[str, str] = {}
