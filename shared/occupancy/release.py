@@ -198,7 +198,7 @@ class NoShowRelease:
 
     def _release(self, tenant, room, event, policy, outcome: Outcome, result: SweepResult, *, resume: bool) -> None:
         pk = keys.room_partition(tenant.id, room.email)
-        zone = room_zone(room, tenant)
+        zone = room_zone(room, tenant, self._tables)
         row = {"PartitionKey": pk, "RowKey": event.row_key, "outcome": "pending",
                "day": event.start_utc.astimezone(zone).date().isoformat(), "start_utc": event.start_utc,
                "end_utc": event.end_utc, "grace_minutes": policy.grace_minutes, "series_key": event.series_key or "",

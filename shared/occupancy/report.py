@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared import keys
 from shared.analytics import definitions as d
+from shared.analytics import zones
+from shared.errors import NotFound
 from shared.models import Room, RoomEvent, Tenant
 from shared.occupancy.directory import RoomIndex, load_tenant
 from shared.occupancy.metrics import SensorDay, compute_sensor_days, window_of
@@ -22,6 +24,7 @@ from shared.occupancy.timeline import floor_minute, minute_states
 from shared.timezones import zone as zone_named
 
 EVENTS = "Events"
+ANALYTICS_ROOMS = "AnalyticsRooms"  # analytics keeps each room's resolved zone there
 RELEASES = "NoShowReleases"
 MAX_DAYS = 400
 
@@ -62,10 +65,17 @@ class Policy:
     meetup_minutes: int
 
 
-def room_zone(room: Room, tenant: Tenant) -> ZoneInfo:
-    """The room's zone as analytics resolves it: its own, else its building's, else the tenant's."""
-    building_zones = getattr(tenant.settings, "building_time_zones", {}) or {}
-    return zone_named(room.time_zone or building_zones.get(room.building or "") or tenant.settings.time_zone)
+def room_zone(room: Room, tenant: Tenant, tables=None) -> ZoneInfo:
+    """The room's zone as analytics resolved it (AnalyticsRooms, which knows the mailbox's own setting), else
+    analytics' rule without the mailbox: the room's override, its building's zone, the tenant's."""
+    if tables is not None:
+        try:
+            known = tables.get(ANALYTICS_ROOMS, tenant.id, room.email).get("time_zone")
+        except NotFound:
+            known = None
+        if known and not room.time_zone:
+            return zone_named(known)
+    return zone_named(zones.resolve(room, None, tenant.settings)[0])
 
 
 def load_events(tables, tenant_id: str, room: str, start: datetime, end: datetime) -> list[RoomEvent]:
@@ -82,7 +92,7 @@ def _odata(moment: datetime) -> str:
 
 def sensor_days(tables, tenant: Tenant, room: Room, first: date, last: date, *, hold: int,
                 policy: Policy, events: list[RoomEvent] | None = None) -> list[SensorDay]:
-    zone = room_zone(room, tenant)
+    zone = room_zone(room, tenant, tables)
     start, end = window_of(first, last, zone)
     if events is None:
         events = load_events(tables, tenant.id, room.email, start, end)
@@ -107,7 +117,7 @@ def occupancy_report(tables, tenant_id: str, query: RangeQuery, *, hold: int) ->
     rooms, totals = [], _Totals()
     for room in query.rooms(index):
         base = {"room": room.email, "name": room.display_name, "building": room.building, "floor": room.floor,
-                "capacity": room.capacity, "time_zone": str(room_zone(room, tenant)), "sensor": room.sensor_id}
+                "capacity": room.capacity, "time_zone": str(room_zone(room, tenant, tables)), "sensor": room.sensor_id}
         if not room.sensor_id:
             rooms.append({**base, "data": "no_sensor", **{k: None for k in FIGURES}})
             continue

@@ -52,7 +52,7 @@ def simulate(tables, tenant_id: str, query: rep.RangeQuery, candidate: PolicyQue
     for room in query.rooms(RoomIndex.load(tables, tenant.id)):
         if not room.sensor_id or not policy.in_scope(room):
             continue
-        zone = rep.room_zone(room, tenant)
+        zone = rep.room_zone(room, tenant, tables)
         start, end = rep.window_of(query.from_, query.to, zone)
         events = rep.load_events(tables, tenant.id, room.email, start, end)
         by_key = {e.row_key: e for e in events}

@@ -64,3 +64,32 @@ def test_queued_batch_is_ingested_and_its_report_kept(services):
     occupancy_fn.ingest_queued_occupancy(QueueMessage(body=json.dumps(message).encode()))
     status, reports = call(occupancy_fn.queued_reports, "GET")
     assert status == 200 and reports[0]["accepted"] == 1 and reports[0]["errors"][0]["row"] == 3
+
+
+def _get(fn, params):
+    req = func.HttpRequest("GET", "/api/x", body=b"", route_params={"tenant_id": TID}, params=params)
+    return fn(req)
+
+
+def test_sensor_analytics_as_json_csv_and_xlsx_and_bad_ranges(services):
+    body = {"intervals": [{"sensor": "sn-1", "start": "2026-03-09T09:00:00Z", "end": "2026-03-09T10:00:00Z"}]}
+    call(occupancy_fn.ingest_occupancy, "POST", json.dumps(body).encode())
+    resp = _get(occupancy_fn.occupancy_analytics, {"from": "2026-03-09", "to": "2026-03-09"})
+    report = json.loads(resp.get_body())
+    room = report["rooms"][0]
+    assert resp.status_code == 200 and room["occupied_minutes"] == 60 and room["coverage"] == 0.1
+    assert "occupancy_rate" in report["definitions"]
+    csv_resp = _get(occupancy_fn.occupancy_analytics, {"from": "2026-03-09", "to": "2026-03-09", "format": "csv"})
+    lines = csv_resp.get_body().decode("utf-8-sig").splitlines()
+    assert csv_resp.mimetype == "text/csv" and lines[0].startswith("room,") and "room1@contoso.com" in lines[1]
+    xlsx = _get(occupancy_fn.occupancy_analytics, {"from": "2026-03-09", "to": "2026-03-09", "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.get_body()[:2] == b"PK"
+    for bad in ({"from": "2026-03-10", "to": "2026-03-09"}, {"from": "2025-01-01", "to": "2026-03-09"},
+                {"from": "March", "to": "2026-03-09"}, {"from": "2026-03-09", "to": "2026-03-09", "format": "pdf"}):
+        resp = _get(occupancy_fn.occupancy_analytics, bad)
+        assert resp.status_code == 400 and json.loads(resp.get_body())["fix"]
+
+
+def test_release_needs_graph_and_the_switch(services):
+    status, body = call(occupancy_fn.release_noshows, "POST")
+    assert status == 500 and "Graph" in body["message"]
