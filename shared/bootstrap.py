@@ -47,6 +47,16 @@ class Services:
             raise _graph_missing(self.settings)
         return self.subscription_manager
 
+    def require_analytics(self) -> Aggregation:
+        if self.analytics is None:  # pragma: no cover - build_services always builds it
+            raise ConfigurationError("analytics is not configured")
+        return self.analytics
+
+    def require_aggregates(self) -> AggregateStore:
+        if self.aggregates is None:  # pragma: no cover
+            raise ConfigurationError("analytics storage is not configured")
+        return self.aggregates
+
     def require_graph(self) -> GraphPort:
         """The Graph client, or a ConfigurationError naming the settings still missing."""
         if self.graph is None:

@@ -27,7 +27,7 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from . import sensors
+from . import generator_stats, sensors
 from .bookings import book_office
 from .calendar import Attendee
 from .world import Group, Mailbox, Place, RoleAssignment, RoomList, Scope, Tenant, User, World
@@ -140,17 +140,19 @@ def generate(
     days_ahead: int = 182,
     anchor: str | date | None = None,
     tenant_id: str | None = None,
+    buildings: int | None = None,
 ) -> Tenant:
+    """``buildings``: how many of BUILDINGS to use (default: one per 40 rooms), e.g. 4 for four time zones."""
     rng = random.Random(f"m365sim-generator-{seed}")
     saved_ids, world.ids = world.ids, random.Random(f"m365sim-generator-ids-{seed}")
     try:
         with world.lock:
-            return _generate(world, rng, seed, rooms, days_back, days_ahead, anchor, tenant_id)
+            return _generate(world, rng, seed, rooms, days_back, days_ahead, anchor, tenant_id, buildings)
     finally:
         world.ids = saved_ids
 
 
-def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_id) -> Tenant:
+def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_id, buildings=None) -> Tenant:
     anchor_day = date.fromisoformat(anchor) if isinstance(anchor, str) else (anchor or world.clock.now().date())
     anchor_dt = datetime.combine(anchor_day, time(), tzinfo=UTC)
     domain = f"office{seed}.onmicrosoft.com"
@@ -191,7 +193,7 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
     ra_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"m365sim:{t.id}:mailboxsettings-role"))
     t.role_assignments.append(RoleAssignment(ra_id, "Application MailboxSettings.Read", "RoomCal Rooms",
                                              world.app.client_id, anchor_dt - timedelta(days=days_back + 1)))
-    n_buildings = max(1, min(len(BUILDINGS), (n_rooms + 39) // 40))
+    n_buildings = max(1, min(len(BUILDINGS), buildings or (n_rooms + 39) // 40))
     misconfig = MISCONFIGURED[: 3 if n_rooms < 20 else 4] if n_rooms >= 8 else []
     room_tz: dict[str, str] = {}
     for i in range(n_rooms):
@@ -236,5 +238,6 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
         room_tz[email] = tz
         group.members.add(email)
     book_office(world, t, rng, people, room_tz, anchor_dt, days_back, days_ahead)
+    generator_stats.plant(world, t, seed, room_tz, anchor_dt, days_back, days_ahead)
     sensors.equip(t, seed, anchor_dt - timedelta(days=days_back), anchor_dt)
     return t

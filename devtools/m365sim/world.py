@@ -173,6 +173,7 @@ class Tenant:
     sensors: dict[str, str] = field(default_factory=dict)  # room email → sensor id (sensors.py)
     sensor_outages: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)  # sensor silent
     labels: dict[str, str] = field(default_factory=dict)  # mailbox/place email → generator's misconfiguration
+    analytics_profile: dict = field(default_factory=dict)  # what generator_stats planted, for tests and the demo
 
     def user(self, ident: str) -> User | None:
         ident = ident.lower()

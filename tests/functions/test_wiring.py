@@ -44,11 +44,14 @@ EXPECTED_HTTP = {
     "ghost_series": ("tenants/{tenant_id}/analytics/occupancy/ghost-series", ["GET"], "function"),
     "simulate_noshow_policy": ("tenants/{tenant_id}/noshow/simulate", ["GET"], "function"),
     "release_noshows": ("tenants/{tenant_id}/noshow/release", ["POST"], "function"),
+    "analytics": ("tenants/{tenant_id}/analytics/{table}", ["GET", "POST"], "function"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
-                  "subscription_maintenance": "subscription-maintenance", "ingest_queued_occupancy": "occupancy-ingest"}
+                  "subscription_maintenance": "subscription-maintenance", "recompute_analytics": "analytics-changes",
+                  "ingest_queued_occupancy": "occupancy-ingest"}
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
                   "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%",
+                  "sweep_analytics_marks": "%ROOMCAL_ANALYTICS_SWEEP_SCHEDULE%",
                   "noshow_sweep": "%ROOMCAL_NOSHOW_SCHEDULE%"}
 
 
