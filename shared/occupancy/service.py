@@ -11,9 +11,11 @@ from datetime import date
 from pydantic import ValidationError
 
 from shared import keys
+from shared.analytics.queries import AnalyticsQuery, parse_range
 from shared.errors import ConfigurationError, InvalidInput
 from shared.log import log_event
 from shared.occupancy import ghosts, health, ingest, report, simulator
+from shared.occupancy.directory import load_tenant
 from shared.occupancy.release import NoShowRelease
 
 log = logging.getLogger("roomcal.occupancy")
@@ -79,15 +81,15 @@ class OccupancyService:
 
     # ------------------------------------------------------------------ analytics and the release
     def report(self, tenant_id: str, params: dict) -> dict:
-        return report.occupancy_report(self.tables, tenant_id, _query(params),
+        return report.occupancy_report(self.tables, tenant_id, self._query(tenant_id, params),
                                        hold=self.settings.occupancy_sample_hold_minutes)
 
     def ghost_series(self, tenant_id: str, params: dict) -> dict:
-        return ghosts.ghost_series(self.tables, tenant_id, _query(params),
+        return ghosts.ghost_series(self.tables, tenant_id, self._query(tenant_id, params),
                                    hold=self.settings.occupancy_sample_hold_minutes)
 
     def simulate(self, tenant_id: str, params: dict) -> dict:
-        query = _query(params)
+        query = self._query(tenant_id, params)
         return simulator.simulate(self.tables, tenant_id, query, simulator.PolicyQuery.parse(params),
                                   hold=self.settings.occupancy_sample_hold_minutes)
 
@@ -115,10 +117,15 @@ class OccupancyService:
         return ingest.rows_from_json(parsed)
 
 
-def _query(params: dict) -> report.RangeQuery:
-    try:
-        return report.RangeQuery.model_validate(params)
-    except ValidationError as exc:
-        raise InvalidInput("query parameters are invalid",
-                           fix="from and to are room-local days YYYY-MM-DD (inclusive), at most 400 days apart",
-                           detail={".".join(map(str, e["loc"])) or "query": e["msg"] for e in exc.errors()}) from None
+    def _query(self, tenant_id: str, params: dict) -> report.RangeQuery:
+        """The same from/to/building/floor/room/format parameters, and the same checks, as the analytics API."""
+        try:
+            query = AnalyticsQuery.model_validate(params)
+        except ValidationError as exc:
+            raise InvalidInput("query parameters are invalid", fix="from and to are room-local days YYYY-MM-DD",
+                               detail={".".join(map(str, e["loc"])) or "query": e["msg"]
+                                       for e in exc.errors()}) from None
+        tenant = load_tenant(self.tables, tenant_id)
+        days = parse_range(query, tenant, self.clock.now(), max_days=self.settings.analytics_max_days)
+        return report.RangeQuery.model_validate({"from": days.first, "to": days.last, "building": query.building,
+                                                 "floor": query.floor, "room": query.room, "format": query.format})
