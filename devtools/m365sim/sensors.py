@@ -8,7 +8,8 @@ bookings stay as they were:
 - ``Tenant.sensors``: room e-mail → sensor id, for about three rooms in four (rooms, not misconfigured ones);
 - ``Tenant.sensor_outages``: periods a sensor reported nothing (battery, gateway down): about one sensor in five
   has one, from a few hours to three days, in the past;
-- ghost series: a few weekly series whose people stopped coming: from some occurrence on, no presence at all.
+- ghost series: a few weekly series (at least one per office, when a series is long enough) whose people
+  stopped coming: from some occurrence on, no presence at all.
 
 What a platform reports is the presence truth of a room with a sensor, outside its outages
 (``devtools/sensorsim`` turns that into samples or intervals).
@@ -39,16 +40,20 @@ def equip(t, seed: int, first: datetime, anchor: datetime) -> None:
             start = first + timedelta(hours=rng.randrange(24, span - 24))
             length = timedelta(hours=rng.choice([3, 6, 20, 30, 50, 72]))
             t.sensor_outages[email] = [(start, min(start + length, anchor))]
+    series = []
+    for email in sorted(t.sensors):
         for copy in t.by_mailbox.get(email, []):
-            if copy.meeting.recurrence is not None and rng.random() < GHOST_SHARE:
-                _ghost(t, email, copy, rng, first, anchor)
+            if copy.meeting.recurrence is not None:
+                past = [i for i in instances(copy, first, anchor) if i.end <= anchor and not i.cancelled]
+                if len(past) >= 4:
+                    series.append((email, past))
+    if series:  # at least one ghost per office that has a series long enough to show it
+        for email, past in rng.sample(series, max(1, round(len(series) * GHOST_SHARE))):
+            _ghost(t, email, past, rng)
 
 
-def _ghost(t, email: str, copy, rng: random.Random, first: datetime, anchor: datetime) -> None:
-    """From a random occurrence on, nobody comes to this series any more."""
-    past = [i for i in instances(copy, first, anchor) if i.end <= anchor and not i.cancelled]
-    if len(past) < 4:
-        return
+def _ghost(t, email: str, past: list, rng: random.Random) -> None:
+    """From some occurrence on (at least the last three), nobody comes to this series any more."""
     since = past[rng.randrange(0, len(past) - 3)].start
     gone = [(i.start, i.end) for i in past if i.start >= since]
     t.occupancy[email] = [
