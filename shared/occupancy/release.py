@@ -27,7 +27,7 @@ from shared.log import log_event
 from shared.models import Room, RoomEvent, Tenant
 from shared.occupancy.directory import RoomIndex, all_tenants, load_tenant, write_verified
 from shared.occupancy.health import status_of
-from shared.occupancy.report import RELEASES, load_events, room_zone
+from shared.occupancy.report import EVENTS, RELEASES, load_events, room_zone
 from shared.occupancy.store import OccupancyStore
 from shared.occupancy.timeline import MINUTE, NO_DATA, OCCUPIED, ceil_minute, floor_minute, minute_states
 from shared.ops import audit
@@ -235,6 +235,45 @@ class NoShowRelease:
                      detail={"room": room.email, "event": event.row_key, "start": _z(event.start_utc),
                              "end": _z(event.end_utc), "grace_minutes": policy.grace_minutes})
         log_event(log, "noshow.released", tenant=tenant.id, room=room.email, event=event.row_key)
+        if policy.series_strikes and event.series_key and live.get("seriesMasterId"):
+            self._maybe_stop_series(tenant, room, event, live["seriesMasterId"], policy, result)
+
+    def _maybe_stop_series(self, tenant, room, event: RoomEvent, master_id: str, policy: Policy,
+                           result: SweepResult) -> None:
+        """After N released occurrences in a row, decline the whole series as the room (Robin's 'strikes')."""
+        pk = keys.room_partition(tenant.id, room.email)
+        released = {rk for rk, o in self._handled(tenant.id, room.email).items() if o == "released"}
+        flt = f"series_key eq '{event.series_key}'"
+        earlier = sorted((RoomEvent.from_entity(r) for r in self._tables.query(EVENTS, pk, filter=flt)),
+                         key=lambda e: e.start_utc, reverse=True)
+        streak = 0
+        for occurrence in earlier:
+            if occurrence.start_utc > event.start_utc or not d.counts(occurrence) or \
+                    occurrence.event_type == "seriesMaster":
+                continue
+            if occurrence.row_key not in released:
+                break
+            streak += 1
+        if streak < policy.series_strikes:
+            return
+        row = {"PartitionKey": pk, "RowKey": f"series-{event.series_key}", "outcome": "series_stopped",
+               "day": "", "series_key": event.series_key, "strikes": streak, "at": self._clock.now()}
+        try:
+            self._tables.insert(RELEASES, row)
+        except Conflict:
+            return
+        comment = (f"RoomCal released {room.display_name or room.email} for the rest of this series: nobody came "
+                   f"to the last {streak} meetings. Book a room again if the series still meets.")
+        try:
+            result.graph_calls += 1
+            self._graph.decline_event(tenant.id, room.email, master_id, comment, send_response=True)
+        except RoomCalError as exc:
+            self._tables.delete(RELEASES, pk, row["RowKey"])
+            log_event(log, "noshow.series_stop_failed", level=logging.WARNING, tenant=tenant.id, room=room.email,
+                      error=exc.code)
+            return
+        audit.record(self._tables, self._clock, tenant_id=tenant.id, action="noshow.series_stopped", actor=ACTOR,
+                     detail={"room": room.email, "series": event.series_key[:16], "strikes": streak})
 
     def _find_live(self, tenant_id: str, room: str, event: RoomEvent, result: SweepResult) -> dict | None:
         result.graph_calls += 1

@@ -152,3 +152,26 @@ def test_a_meeting_moved_since_the_sync_is_not_declined(world):
                                                           "timeZone": "UTC"})
     assert _decisions(world.release().sweep(TID)) == [("skipped", "event_moved_or_deleted")]
     assert not world.graph.declined
+
+
+def test_a_series_is_stopped_after_n_released_occurrences_in_a_row():
+    w = World(noshow_series_strikes=2)
+    master = w.graph.add_event(TID, ROOM, start=START, end=START + timedelta(hours=1), type="seriesMaster",
+                               attendees=("ann@contoso.com",))
+    occurrences = []
+    for day in range(2):
+        start = START + timedelta(days=day)
+        w.clock.at = start + timedelta(minutes=11)
+        event_id = w.graph.add_event(TID, ROOM, start=start, end=start + timedelta(hours=1), type="occurrence",
+                                     seriesMasterId=master, created=start - timedelta(days=3))
+        event = normalise_event(w.graph.get_event(TID, ROOM, event_id), tenant_id=TID, room_email=ROOM,
+                                hash_key=HASH)
+        w.tables.upsert("Events", event.to_entity())
+        w.vacant(start - timedelta(minutes=5), w.clock.now())
+        w.release().sweep(TID)
+        occurrences.append(event_id)
+    w.clock.advance(minutes=5)
+    w.release().sweep(TID)  # stopped once only
+    assert [d[2] for d in w.graph.declined] == [*occurrences, master]
+    assert "rest of this series" in w.graph.declined[-1][3] and "last 2 meetings" in w.graph.declined[-1][3]
+    assert audit.list_entries(w.tables, tenant_id=TID)[0]["action"] == "noshow.series_stopped"
