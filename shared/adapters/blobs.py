@@ -36,13 +36,11 @@ class AzureBlobs:
             raise Unavailable(f"blob storage unreachable: {type(exc).__name__}") from exc
 
     def put(self, name: str, data: bytes, *, etag: str | None = None, if_absent: bool = False) -> str:
-        conditions: dict = {}
+        conditions: dict = {"overwrite": not if_absent}  # overwrite=False sends If-None-Match: *
         if etag is not None:
-            conditions = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
-        elif if_absent:
-            conditions = {"etag": "*", "match_condition": MatchConditions.IfMissing}
+            conditions.update(etag=etag, match_condition=MatchConditions.IfNotModified)
         try:
-            result = self._client().upload_blob(name, data, overwrite=True, **conditions)
+            result = self._client().get_blob_client(name).upload_blob(data, **conditions)
         except (ResourceModifiedError, ResourceExistsError):
             raise Conflict(f"blob {name} changed meanwhile") from None
         except AzureError as exc:
@@ -52,6 +50,12 @@ class AzureBlobs:
     def list(self, prefix: str) -> list[str]:
         try:
             return sorted(b.name for b in self._client().list_blobs(name_starts_with=prefix))
+        except AzureError as exc:
+            raise Unavailable(f"blob storage unreachable: {type(exc).__name__}") from exc
+
+    def etags(self, prefix: str) -> dict[str, str]:
+        try:
+            return {b.name: b.etag for b in self._client().list_blobs(name_starts_with=prefix)}
         except AzureError as exc:
             raise Unavailable(f"blob storage unreachable: {type(exc).__name__}") from exc
 
