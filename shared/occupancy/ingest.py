@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from shared.errors import InvalidInput
 from shared.models import Email, UtcDateTime
 from shared.occupancy.directory import RoomIndex, load_tenant
+from shared.occupancy.monthly import MonthlyFigures
 from shared.occupancy.store import OccupancyStore
 from shared.occupancy.timeline import RoomDay, utc_days
 
@@ -160,6 +161,7 @@ class Ingest:
                  on_change: Callable[[str, str, list[date]], None] | None = None) -> None:
         self._tables, self._clock = tables, clock
         self._store = OccupancyStore(tables)
+        self._monthly = MonthlyFigures(tables, clock)
         self._limits = limits or Limits()
         self._on_change = on_change
 
@@ -191,6 +193,8 @@ class Ingest:
         for room, room_days in by_room.items():
             changed = self._store.merge_days(tenant.id, room, room_days)
             report.room_days_changed += len(changed)
+            if changed:
+                self._monthly.mark_utc_days(tenant.id, room, changed)
             if changed and self._on_change is not None:
                 self._on_change(tenant.id, room, changed)
         return report.as_dict()
