@@ -30,6 +30,9 @@ def test_demo_runs_end_to_end_and_stops_by_itself(tmp_path):
     assert "RoomCal shows it as the room's next meeting" in out
     assert "RoomCal no longer shows it" in out
     assert "notification POSTs to RoomCal" in out
+    assert "booking rate, all rooms" in out and "ad-hoc share of meetings" in out and "finding (" in out
+    for name in ("analytics-rooms.csv", "analytics-summary.xlsx"):
+        assert "wrote " in out and name in out
     assert "Demo complete." in out
 
 
