@@ -105,7 +105,6 @@ class Report:
 @dataclass(frozen=True)
 class Limits:
     max_rows: int = 20_000
-    retention_days: int = 395
 
 
 # ------------------------------------------------------------------------------------------- parsing the body
@@ -172,8 +171,8 @@ class Ingest:
                                fix="split the batch, or write large batches to the occupancy-ingest queue")
         index = RoomIndex.load(self._tables, tenant.id)
         now = self._clock.now()
-        retention = min(self._limits.retention_days, tenant.settings.retention_days)
-        checker = _Checker(index, now, now - timedelta(days=retention), Report(shape, received=len(rows)))
+        oldest = now - timedelta(days=tenant.settings.retention_days)  # the tenant keeps sensor data as long as events
+        checker = _Checker(index, now, oldest, Report(shape, received=len(rows)))
         model = SampleRow if shape == "samples" else IntervalRow
         days: dict[tuple[str, date], RoomDay] = {}
         for number, raw in rows:
