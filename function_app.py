@@ -2,7 +2,8 @@
 
 import azure.functions as func
 
-from functions import health, onboarding, privacy, rooms, selftest, status, sync_queue, timers, webhooks
+from functions import analytics as analytics_functions
+from functions import health, occupancy, onboarding, privacy, rooms, selftest, status, sync_queue, timers, webhooks
 from shared import telemetry
 
 telemetry.configure_from_environment()  # OpenTelemetry only with APPLICATIONINSIGHTS_CONNECTION_STRING; no I/O
@@ -10,5 +11,6 @@ telemetry.configure_from_environment()  # OpenTelemetry only with APPLICATIONINS
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 for blueprint in (health.bp, selftest.bp, onboarding.bp, rooms.bp, webhooks.bp, sync_queue.bp, timers.bp, status.bp,
-                  privacy.bp):
+                  privacy.bp, occupancy.bp):
     app.register_functions(blueprint)
+app.register_functions(analytics_functions.bp)

@@ -6,6 +6,7 @@ import logging
 import sys
 
 from benchmarks import (
+    analytics,
     catchup_scale,
     execution_cost,
     freshness,
@@ -13,6 +14,7 @@ from benchmarks import (
     graph_requests,
     initial_sync,
     notification_ack,
+    occupancy,
     offboarding,
     soak,
 )
@@ -22,7 +24,7 @@ BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.
               "graph_requests": graph_requests.main, "initial_sync": initial_sync.main,
               "generator": generator.main, "execution_cost": execution_cost.main,
               "offboarding": offboarding.main, "catchup_scale": catchup_scale.main,
-              "soak": soak.main}
+              "soak": soak.main, "analytics": analytics.main, "occupancy": occupancy.main}
 
 
 def main(argv: list[str]) -> int:

@@ -10,11 +10,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from shared.analytics.aggregation import Aggregation
+from shared.analytics.departments import Departments
+from shared.analytics.store import AggregateStore
 from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
 from shared.log import quiet_sdk_loggers
 from shared.messages import RoomChange
+from shared.occupancy.monthly import MonthlyFigures
+from shared.occupancy.service import OccupancyService
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
 from shared.sync.catchup_batch import BatchedCatchUp
 from shared.sync.notifications import NotificationService
@@ -40,11 +45,24 @@ class Services:
     tokens: TokenSource | None = None
     catch_up: BatchedCatchUp | None = None
     renewal: BatchedRenewal | None = None
+    analytics: Aggregation | None = None
+    aggregates: AggregateStore | None = None
+    occupancy: OccupancyService | None = None
 
     def require_subscription_manager(self) -> SubscriptionManager:
         if self.subscription_manager is None:
             raise _graph_missing(self.settings)
         return self.subscription_manager
+
+    def require_analytics(self) -> Aggregation:
+        if self.analytics is None:  # pragma: no cover - build_services always builds it
+            raise ConfigurationError("analytics is not configured")
+        return self.analytics
+
+    def require_aggregates(self) -> AggregateStore:
+        if self.aggregates is None:  # pragma: no cover
+            raise ConfigurationError("analytics storage is not configured")
+        return self.aggregates
 
     def require_graph(self) -> GraphPort:
         """The Graph client, or a ConfigurationError naming the settings still missing."""
@@ -61,6 +79,7 @@ def build_services(
     clock: Clock | None = None,
     graph: GraphPort | None = None,
     tokens: TokenSource | None = None,
+    aggregates: AggregateStore | None = None,
 ) -> Services:
     quiet_sdk_loggers()
     connection = settings.storage_connection.get_secret_value()
@@ -76,6 +95,10 @@ def build_services(
     if graph is None and not settings.missing_for_graph():
         graph, tokens = _build_graph(settings, tokens)
     clock = clock or SystemClock()
+    aggregates = aggregates or _build_aggregates(settings, tables, connection)
+    analytics = Aggregation(tables, aggregates, clock, hash_key=settings.hash_key.get_secret_value(), queues=queues,
+                            graph=graph, department=None if graph is None else Departments(
+                                tables, graph, clock, hash_key=settings.hash_key.get_secret_value()))
     directory = SubscriptionDirectory(tables, ttl_seconds=settings.subscription_cache_seconds)
     leases = RoomSyncLeases(tables, queues, clock, lease_seconds=settings.sync_lease_seconds,
                             max_rounds=settings.sync_max_rounds)
@@ -83,7 +106,8 @@ def build_services(
         graph, tables, queues, leases, clock, hash_key=settings.hash_key.get_secret_value(),
         previous_hash_key=settings.hash_key_previous.get_secret_value(),
         window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round,
-        mailbox_concurrency=settings.graph_mailbox_concurrency)
+        mailbox_concurrency=settings.graph_mailbox_concurrency,
+        on_page_written=_both(analytics.mark, MonthlyFigures(tables, clock).mark))
     catch_up = BatchedCatchUp(tables, queues, clock, graph, min_age_minutes=settings.catchup_min_age_minutes,
                               full_round_due=run_round.full_round_due if graph is not None else lambda row: True)
     manager = None if graph is None else SubscriptionManager(
@@ -100,7 +124,8 @@ def build_services(
         room_changes=RoomChangeHandler(leases, run_round, tables, clock,
                                        max_dequeue_count=settings.queue_max_dequeue_count),
         subscription_manager=manager,
-        graph=graph, tokens=tokens,
+        graph=graph, tokens=tokens, analytics=analytics, aggregates=aggregates,
+        occupancy=OccupancyService(tables, queues, clock, settings, graph=graph),
     )
 
 
@@ -116,6 +141,28 @@ def _storage(settings: Settings, connection: str, tables: TableStore | None, que
     credential = storage_identity.credential(settings)
     return (tables or AzureTableStore(service=storage_identity.table_service(settings, credential)),
             queues or AzureMessageQueue(service=storage_identity.queue_service(settings, credential)))
+
+
+def _build_aggregates(settings: Settings, tables: TableStore, connection: str) -> AggregateStore:
+    """The analytics store of the chosen layout (docs/analytics.md); in memory when there is no storage account."""
+    from shared.analytics.store import MemoryBlobs, PackedTableAggregateStore, ParquetAggregateStore
+
+    if settings.analytics_layout == "table":
+        return PackedTableAggregateStore(tables)
+    if not connection:
+        return ParquetAggregateStore(MemoryBlobs())
+    from shared.adapters.blobs import AzureBlobs
+
+    return ParquetAggregateStore(AzureBlobs(connection, settings.analytics_container))
+
+
+def _both(*hooks):
+    """One on_page_written hook calling each: analytics and the stored sensor figures both follow Events."""
+    def call(tenant: str, room: str) -> None:
+        for hook in hooks:
+            hook(tenant, room)
+
+    return call
 
 
 def _graph_missing(settings: Settings) -> ConfigurationError:

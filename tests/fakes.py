@@ -245,6 +245,8 @@ class FakeGraph:
         self.calls: list[tuple[str, str, str | None]] = []
         self.selects: list[tuple[str, ...] | None] = []
         self.throttled_reads: list[float] = []
+        self.time_zones: dict[tuple[str, str], str] = {}  # (tenant, mailbox) -> mailboxSettings.timeZone
+        self.departments: dict[tuple[str, str], str] = {}  # (tenant, person) -> department
         self._seq = itertools.count(1)
 
     # -- driving the world
@@ -307,6 +309,14 @@ class FakeGraph:
     def get_user(self, tenant, email):
         self._enter("get_user", tenant, email)
         return {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, email.lower())), "mail": email, "userPrincipalName": email}
+
+    def get_user_department(self, tenant, email):
+        self.calls.append(("get_user_department", tenant, email.lower()))
+        return self.departments.get((tenant, email.lower()), "")
+
+    def get_mailbox_time_zone(self, tenant, mailbox):
+        self._enter("get_mailbox_time_zone", tenant, mailbox)
+        return self.time_zones.get((tenant, mailbox.lower()), "W. Europe Standard Time")
 
     def calendar_view_delta(self, tenant, mailbox, *, start=None, end=None, delta_link=None, page_size=None):
         self._enter("calendar_view_delta", tenant, mailbox)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from devtools.azurite import free_port
-from devtools.demo import live, onboarding
+from devtools.demo import analytics, live, onboarding, sensors
 from devtools.demo.stack import ROOT, Stack
 
 
@@ -66,6 +66,21 @@ def run(stack: Stack, *, seed: int, rooms: int) -> None:
     step("Live changes: a meeting booked and cancelled in Outlook reaches RoomCal through Graph notifications")
     live.book_and_cancel(stack, tid, organizer=f"admin@{domain}", rooms=handed)
     live.print_delivery(stack)
+
+    step("Analytics: the office's last eight weeks, and the same as CSV and Excel")
+    analytics.headline(stack, tid, len(handed), stack.run_dir)
+
+    step("Occupancy sensors: each sensor mapped to its room, a week of presence posted by the sensor platform")
+    week = sensors.ingest_week(stack, tid)
+
+    step("Sensor analytics for that week: occupancy, no-shows, unused booked time, ad-hoc meet-ups")
+    sensors.print_analytics(stack, tid, week)
+
+    step("Policy simulator: what a no-show release would have done last week, before switching it on")
+    sensors.print_simulation(stack, tid, week)
+
+    step("No-show release: a meeting nobody came to, dry run first, then released as the room")
+    sensors.release_one(stack, tid, organizer=f"admin@{domain}", sensors=week["sensors"])
 
 
 def _shown(path: Path) -> str:

@@ -53,8 +53,10 @@ def rbac(stack: Stack, tid: str, group: str) -> None:
     for line in commands[:3]:
         print(f"      {line[:100]}")
     stack.control.add_scope(tid, SCOPE, member_of_group=group, recipient_type="RoomMailbox")
-    stack.control.assign_role(tid, ROLE, scope=SCOPE)
-    print(f"    the Exchange admin ran it: role '{ROLE}' on scope '{SCOPE}' (room mailboxes in {group})")
+    for role in (ROLE, "Application MailboxSettings.Read"):  # the script's $RoomCalRoles
+        stack.control.assign_role(tid, role, scope=SCOPE)
+    print(f"    the Exchange admin ran it: roles '{ROLE}' and 'Application MailboxSettings.Read' on scope "
+          f"'{SCOPE}' (room mailboxes in {group})")
 
 
 def register_rooms(stack: Stack, tid: str, domain: str) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from werkzeug.routing import Rule
 
-from . import canary, organizer
+from . import canary, organizer, sensors
 from .calendar import instances
 from .control import ControlError, P, body_of, guarded, reply, tenant_of
 from .eventshape import render_instance
@@ -19,6 +19,7 @@ def rules() -> list[Rule]:
         ("/tenants/<tid>/meetings/<mid>", meeting, ["GET", "PATCH", "DELETE"]),
         ("/tenants/<tid>/meetings/<mid>/cancel", cancel, ["POST"]),
         ("/tenants/<tid>/rooms/<email>/occupancy", occupancy, ["GET", "PUT", "POST"]),
+        ("/tenants/<tid>/rooms/<email>/sensor", sensor, ["GET", "PUT", "DELETE"]),
         ("/tenants/<tid>/truth", truth, ["GET"]),
         ("/changes", changes, ["GET"]),
         ("/generate", generate, ["POST"]),
@@ -147,6 +148,31 @@ def occupancy(sim, request, tid, email):
     return reply({"room": key, "intervals": occupancy_json(t.occupancy.get(key, []))})
 
 
+def sensor(sim, request, tid, email):
+    """PUT ``{"id": "sn-1", "outages": [{"start", "end"}]}`` gives the room a sensor (silent in the outages);
+    DELETE removes it. The presence truth (``occupancy``) is what happened; a sensor reports it outside outages."""
+    t = tenant_of(sim, tid)
+    key = email.lower()
+    if request.method == "PUT":
+        b = body_of(request)
+        if not isinstance(b.get("id"), str) or not b["id"]:
+            raise ControlError("a sensor needs an id")
+        rows = [(_aware(o["start"]), _aware(o["end"])) for o in b.get("outages", [])]
+        if any(e <= s for s, e in rows):
+            raise ControlError("every outage needs end > start")
+        t.sensors[key], t.sensor_outages[key] = b["id"], sorted(rows)
+    elif request.method == "DELETE":
+        t.sensors.pop(key, None)
+        t.sensor_outages.pop(key, None)
+    return reply(sensor_json(t, key))
+
+
+def sensor_json(t, email: str) -> dict | None:
+    if email not in t.sensors:
+        return None
+    return {"id": t.sensors[email], "outages": sensors.outages_json(t.sensor_outages.get(email, []))}
+
+
 def occupancy_json(rows, start: datetime | None = None, end: datetime | None = None) -> list[dict]:
     return [
         {"start": s.isoformat().replace("+00:00", "Z"), "end": e.isoformat().replace("+00:00", "Z"), "people": n}
@@ -187,9 +213,11 @@ def truth_json(t, start: datetime, end: datetime, only: set[str] | None = None) 
                 "kind": mbx.recipient_type,
                 "exchange_enabled": mbx.exchange_enabled,
                 "country": mbx.country,
+                "time_zone": mbx.time_zone,  # what mailboxSettings answers (as a Windows name, see mailboxsettings)
             },
             "events": [render_instance(i) for i in found],
             "occupancy": occupancy_json(t.occupancy.get(email, []), start, end),
+            "sensor": sensor_json(t, email),
             "misconfiguration": t.labels.get(email),
         }
     return {
@@ -198,6 +226,7 @@ def truth_json(t, start: datetime, end: datetime, only: set[str] | None = None) 
         "end": end.isoformat(),
         "rooms": rooms,
         "misconfigured": dict(sorted(t.labels.items())),  # email → label, for registering them by e-mail
+        "analytics_profile": t.analytics_profile,  # what generator_stats planted (unbooked room, declines, ...)
     }
 
 
@@ -218,5 +247,6 @@ def generate(sim, request):
         days_ahead=int(b.get("days_ahead", 182)),
         anchor=b.get("anchor"),
         tenant_id=b.get("tenant_id"),
+        buildings=int(b["buildings"]) if b.get("buildings") else None,
     )
     return reply({"tenant": t.id, "domain": t.domain, "rooms": len(t.places), "meetings": len(t.meetings)}, 201)

@@ -24,6 +24,7 @@ from . import (
     delta,
     entra,
     events,
+    mailboxsettings,
     managed_identity,
     places,
     signin,
@@ -41,7 +42,7 @@ from .tokens import TokenService
 from .world import World
 
 log = logging.getLogger(__name__)
-GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions, users)
+GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions, users, mailboxsettings)
 ENTRA_MODULES = (entra, consent, signin, managed_identity)
 CONTROL_MODULES = (control, control_directory, control_calendar, control_notifications)
 

@@ -59,6 +59,7 @@ $ErrorActionPreference = 'Stop'
 # The Exchange application roles RoomCal is granted on the scope: one line per role.
 $RoomCalRoles = @(
     $RoleName                                   # calendars: read them, or read them and decline no-shows
+    'Application MailboxSettings.Read'          # the rooms' time zones (mailboxSettings), for analytics
 )
 
 # 1. Find RoomCal's enterprise application (service principal) in Microsoft Entra ID.
@@ -128,6 +129,8 @@ foreach ($Role in $RoomCalRoles) {
         Write-Warning "RoomCal also holds '$Role' on '$($Other.CustomResourceScope)' ($($Other.Name)): grants add up."
     }
 }
+New-ManagementRoleAssignment -App $ServicePrincipalExchange.ObjectId -Role "Application MailboxSettings.Read" `
+    -CustomResourceScope $ScopeName -ErrorAction SilentlyContinue  # rooms' time zones, for analytics
 
 # 7. Check: what the application may do, bypassing Exchange's RBAC cache. -Identity takes the AppId
 #    (documented: Name, DN, GUID, AppId or ServiceId). Add -Resource <room address> to see InScope for one room.

@@ -40,9 +40,11 @@ log = logging.getLogger("roomcal.offboarding")
 
 QUEUE = "tenant-offboarding"
 # tables whose PartitionKey is the tenant id (Audit is kept)
-TENANT_PARTITIONED = ("Rooms", "RoomChecks", "Verifications", "RoomSync")
+TENANT_PARTITIONED = ("Rooms", "RoomChecks", "Verifications", "RoomSync",
+                      "AnalyticsRooms", "AnalyticsDirty", "Departments",  # analytics state (blobs: use_cases)
+                      "OccupancyIngest", "OccupancyDirty")  # occupancy state
 # tables whose PartitionKey starts with "<tenant id>|" (per room, per room-day, per month)
-TENANT_PREFIXED = ("Events", "Occupancy", "RoomDaily")
+TENANT_PREFIXED = ("Events", "Occupancy", "RoomDaily", "RoomMonthly", "OccupancyMonthly", "NoShowReleases")
 STEP_SECONDS = 60.0  # work per queue message before handing over to the next
 _KEY_COLUMNS = ["PartitionKey", "RowKey"]
 

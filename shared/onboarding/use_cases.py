@@ -95,8 +95,11 @@ def offboard(services, tenant_id: str, *, actor: str) -> dict:
 
 def offboarding_step(services, message: object) -> str:
     # The sweep waits out a sync lease, so a round that was writing when the tenant was marked is done.
-    return offboarding.run_step(services.tables, services.queues, services.clock, services.graph, message,
-                                sweep_delay_seconds=int(services.settings.sync_lease_seconds) + 60)
+    outcome = offboarding.run_step(services.tables, services.queues, services.clock, services.graph, message,
+                                   sweep_delay_seconds=int(services.settings.sync_lease_seconds) + 60)
+    if outcome == "offboarded" and getattr(services, "aggregates", None) is not None:
+        services.aggregates.delete_tenant(offboarding.OffboardingStep.model_validate(message).tenant)
+    return outcome
 
 
 def tenant_overview(services, tenant_id: str) -> dict:

@@ -13,7 +13,7 @@ written row by row, each refused row reduced, so one row never fails its page (a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,11 +46,13 @@ class PageTotals:
 
 
 class EventRows:
-    def __init__(self, tables: TableStore, clock: Clock, *, hash_key: str, previous_hash_key: str = "") -> None:
+    def __init__(self, tables: TableStore, clock: Clock, *, hash_key: str, previous_hash_key: str = "",
+                 on_written: Callable[[str, str], None] | None = None) -> None:
         self._tables, self._clock, self._hash_key = tables, clock, hash_key
         # During a key rotation the row an event had under the previous key is deleted as the event
         # is written under the current one, so no event ever has two rows (docs/key-rotation.md).
         self._previous = previous_hash_key if previous_hash_key and previous_hash_key != hash_key else ""
+        self._on_written = on_written  # (tenant, room) after rows changed: analytics marks the room
 
     def write_page(self, tenant: str, room: str, items: Iterable[dict], generation: str, totals: PageTotals) -> None:
         """Normalise then write one page; within a page the last occurrence of an id wins."""
@@ -86,6 +88,8 @@ class EventRows:
         totals.pages += 1
         totals.upserted += len(upserts)
         totals.removed += sum(1 for row_key in removed if writes.get(row_key, 0) is None)
+        if writes and self._on_written is not None:
+            self._on_written(tenant, room)
 
     def _upsert(self, tenant: str, room: str, rows: list[Entity], totals: PageTotals) -> None:
         bounded = [row if row_bounds.fits(row) else self._reduce(tenant, room, row, totals, "too_large")
@@ -121,6 +125,8 @@ class EventRows:
                 self._tables.delete(EVENTS, partition, row["RowKey"])
             else:
                 kept += 1
+        if self._on_written is not None:  # a finished baseline: rows swept, and the synced window moved
+            self._on_written(tenant, room)
         return kept
 
 

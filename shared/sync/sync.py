@@ -81,10 +81,12 @@ class DeltaSync:
 
     def __init__(self, graph: GraphPort, tables: TableStore, queues: MessageQueue, leases: RoomSyncLeases,
                  clock: Clock, *, hash_key: str, window_roll_days: int = 7, max_pages_per_round: int = 50,
-                 mailbox_concurrency: int = 4, previous_hash_key: str = "") -> None:
+                 mailbox_concurrency: int = 4, previous_hash_key: str = "",
+                 on_page_written=None) -> None:
         self._graph, self._tables, self._queues = graph, tables, queues
         self._leases, self._clock = leases, clock
-        self._rows = EventRows(tables, clock, hash_key=hash_key, previous_hash_key=previous_hash_key)
+        self._rows = EventRows(tables, clock, hash_key=hash_key, previous_hash_key=previous_hash_key,
+                               on_written=on_page_written)
         self._guard = WindowGuard(tables, hash_key=hash_key)
         self._key_id = key_id(hash_key)
         self._rotating = bool(previous_hash_key) and previous_hash_key != hash_key

@@ -42,14 +42,26 @@ EXPECTED_HTTP = {
     "erase_person": ("tenants/{tenant_id}/erasures", ["POST"], "function"),
     "key_rotation_status": ("ops/key-rotation", ["GET"], "admin"),
     "rotate_client_states": ("ops/key-rotation/client-states", ["POST"], "admin"),
+    "ingest_occupancy": ("tenants/{tenant_id}/occupancy", ["POST"], "function"),
+    "sensor_health": ("tenants/{tenant_id}/occupancy/health", ["GET"], "function"),
+    "queued_reports": ("tenants/{tenant_id}/occupancy/reports", ["GET"], "function"),
+    "occupancy_analytics": ("tenants/{tenant_id}/analytics/occupancy", ["GET"], "function"),
+    "ghost_series": ("tenants/{tenant_id}/analytics/occupancy/ghost-series", ["GET"], "function"),
+    "simulate_noshow_policy": ("tenants/{tenant_id}/noshow/simulate", ["GET"], "function"),
+    "release_noshows": ("tenants/{tenant_id}/noshow/release", ["POST"], "function"),
+    "analytics": ("tenants/{tenant_id}/analytics/{table}", ["GET", "POST"], "function"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance",
                   "offboard_tenant_step": "tenant-offboarding", "erase_person_in_room": "person-erasure",
                   "catch_up_tenant": "catchup-tenants", "catch_up_probe": "catchup-probes",
-                  "renew_tenant_subscriptions": "renewal-tenants"}
+                  "renew_tenant_subscriptions": "renewal-tenants",
+                  "recompute_analytics": "analytics-changes",
+                  "ingest_queued_occupancy": "occupancy-ingest"}
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
-                  "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
+                  "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%",
+                  "sweep_analytics_marks": "%ROOMCAL_ANALYTICS_SWEEP_SCHEDULE%",
+                  "noshow_sweep": "%ROOMCAL_NOSHOW_SCHEDULE%", "purge_old_occupancy": "%ROOMCAL_RETENTION_SCHEDULE%"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():

@@ -95,7 +95,7 @@ class TestTenantSettings:
         ({"retention_days": 30}, "at least backfill_days"),
         ({"backfill_days": 1500, "lookahead_days": 365, "retention_days": 1500},
          r"is 1865 days.*over 1825 days \(400 ErrorInvalidRequest\).*backfill_days 1460 with lookahead_days 365"),
-        ({"grace_minutes": 0}, "greater than or equal to 1"),
+        ({"grace_minutes": 0}, "greater than or equal to 5"),
         ({"colour": "blue"}, "Extra inputs are not permitted"),
     ])
     def test_invalid_settings_explain_themselves(self, fields, says):
