@@ -64,7 +64,8 @@ class CountingTables:
 
 def _tenant(tables, clock, **settings) -> None:
     tenant = tenants.mark_consented(tables, clock, TENANT)
-    tenants.save(tables, tenant.model_copy(update={"settings": TenantSettings(**settings)}))
+    tenants.change(tables, tenant.id,
+                   lambda current: current.model_copy(update={"settings": TenantSettings(**settings)}))
 
 
 def bench_ingest(conn: str) -> dict:

@@ -101,8 +101,14 @@ _WRAPPED_STATUS = re.compile(r"Status Code:\s*(\w+)", re.IGNORECASE)
 _LIFETIME = re.compile(r"expiration can only be (\d+) minutes in the future", re.IGNORECASE)
 
 
-def _extension_error(detail: dict, mailbox: str | None) -> RoomCalError | None:
-    message = detail.get("graph_message") or ""
+def _graph_message(body: Any) -> str:
+    """Graph's free-text message, read only to classify a wrapped error; never copied into ``detail``."""
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message[:2000] if isinstance(message, str) else ""
+
+
+def _extension_error(message: str, detail: dict, mailbox: str | None) -> RoomCalError | None:
     lifetime = _LIFETIME.search(message)
     if lifetime:
         minutes = int(lifetime.group(1))
@@ -127,7 +133,7 @@ def map_graph_error(status: int, body: Any, headers: Any = None, *, mailbox: str
     if mailbox:
         detail["room"] = mailbox
     if "extensionerror" in codes and 400 <= status < 500:
-        wrapped = _extension_error(detail, mailbox)
+        wrapped = _extension_error(_graph_message(body), detail, mailbox)
         if wrapped is not None:
             return wrapped
     if status == 410 or codes & DELTA_EXPIRED_CODES:

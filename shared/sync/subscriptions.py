@@ -131,7 +131,7 @@ class SubscriptionManager:
         try:
             answer = self._create(tenant, room, client_state)
         except Conflict:
-            adopted = self._resolve_conflict(tenant, room)
+            adopted = self._resolve_conflict(tenant, room, replacing=replacing)
             if adopted:
                 for old in {replacing, current} - {"", adopted}:
                     self._forget(tenant, old)
@@ -209,9 +209,11 @@ class SubscriptionManager:
             self._lifetime = timedelta(minutes=exc.max_minutes)
             return call(self._expiry())
 
-    def _resolve_conflict(self, tenant: str, room: str) -> str:
+    def _resolve_conflict(self, tenant: str, room: str, *, replacing: str = "") -> str:
         """409 on create: Graph already holds RoomCal's subscription on this room. Adopt it when the directory
         knows it for this room (its clientState hash is stored) and it notifies today's URL, else delete it.
+        The one being replaced (a clientState rotation) is never adopted: Graph allows one subscription per
+        changeType and resource, so it goes first and the catch-up after the create covers the gap.
         The adopted id, or ''."""
         wanted = {_resource_key(self._resource(tenant, room)), _resource_key(f"/users/{room}/events")}
         for existing in self._graph.list_subscriptions(tenant):
@@ -219,7 +221,7 @@ class SubscriptionManager:
                 continue
             record = self._directory.lookup(existing["id"])
             ours = record is not None and record.tenant_id == tenant and record.room_email == room
-            if ours and existing.get("notificationUrl") == self._notification_url:
+            if ours and existing["id"] != replacing and existing.get("notificationUrl") == self._notification_url:
                 expires_at = parse_stamp(existing.get("expirationDateTime")) or record.expires_at
                 sync_status.update(self._tables, tenant, room, subscription_id=existing["id"],
                                    subscription_expires_at=stamp(expires_at))

@@ -6,7 +6,7 @@ import pytest
 from shared.config import load_settings
 from shared.errors import ConfigurationError
 
-PROD = {"environment": "production", "hash_key": "a-real-random-secret", "public_base_url": "https://roomcal.example"}
+PROD = {"environment": "production", "hash_key": "Kq3v9ZtL0pW2xR7mN4bY8cJ1fH6dS5gA", "public_base_url": "https://roomcal.example"}
 
 
 @pytest.mark.parametrize(("graph", "login"), [

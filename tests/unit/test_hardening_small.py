@@ -19,8 +19,8 @@ from shared.onboarding.room_import import MAX_ROWS, RoomUpdate, parse_csv
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
 TID = "aaaaaaaa-bbbb-cccc-dddd-000000000016"
-GOOD_KEY = {"ROOMCAL_PUBLIC_BASE_URL": "https://roomcal.example", "ROOMCAL_GRAPH_BASE_URL": "https://g.example/v1.0",
-            "ROOMCAL_LOGIN_BASE_URL": "https://l.example"}
+GOOD_KEY = {"ROOMCAL_PUBLIC_BASE_URL": "https://roomcal.example", "ROOMCAL_GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0",
+            "ROOMCAL_LOGIN_BASE_URL": "https://login.microsoftonline.com"}
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ class World:
         self.tables, self.clock, self.graph = InMemoryTables(), FixedClock(START + timedelta(minutes=11)), FakeGraph()
         tenant = tenants.mark_consented(self.tables, self.clock, TID)
         fields = {"noshow_release": True, **settings}
-        tenants.save(self.tables, tenant.model_copy(update={"settings": TenantSettings(**fields)}))
+        tenants.change(self.tables, tenant.id,
+                       lambda current: current.model_copy(update={"settings": TenantSettings(**fields)}))
         self.tables.upsert("Rooms", Room(tenant_id=TID, email=ROOM, display_name="Tulip", sensor_id="sn-1",
                                          time_zone="Europe/Amsterdam").to_entity())
         self.tables.upsert("RoomChecks", {"PartitionKey": TID, "RowKey": ROOM, "can_write": True})

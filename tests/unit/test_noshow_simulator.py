@@ -30,7 +30,8 @@ class Office:
     def __init__(self):
         self.tables, self.clock, self.graph = InMemoryTables(), FixedClock(at(7)), FakeGraph()
         tenant = tenants.mark_consented(self.tables, self.clock, TID)
-        tenants.save(self.tables, tenant.model_copy(update={"settings": TenantSettings(noshow_release=True)}))
+        tenants.change(self.tables, tenant.id,
+                       lambda current: current.model_copy(update={"settings": TenantSettings(noshow_release=True)}))
         self.truth = {}
         for room, sensor in ((R1, "sn-1"), (R2, "sn-2")):
             self.tables.upsert("Rooms", Room(tenant_id=TID, email=room, sensor_id=sensor, time_zone="UTC",

@@ -262,6 +262,7 @@ def test_stored_monthly_figures_are_reused_and_recomputed_after_a_change(office)
     fresh = occupancy_report(tables, t.id, query, hold=HOLD, clock=clock)
     assert after == fresh and after != cold
     tenant = tenants.load(tables, t.id)
-    tenants.save(tables, tenant.model_copy(update={"settings": TenantSettings(grace_minutes=20)}))
+    tenants.change(tables, tenant.id,
+                   lambda current: current.model_copy(update={"settings": TenantSettings(grace_minutes=20)}))
     regraced = occupancy_report(tables, t.id, query, hold=HOLD, clock=clock)
     assert regraced["summary"]["release_candidates"] < fresh["summary"]["release_candidates"]
