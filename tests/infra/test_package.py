@@ -17,7 +17,8 @@ from tests.infra.tools import ROOT
 NEVER_SHIPPED = ("tests/", "devtools/", "benchmarks/", "docs/", "infra/", ".venv", "node_modules/", ".ci/")
 NEVER_SHIPPED_FILES = {"local.settings.json", "local.settings.sample.json", "requirements-dev.txt",
                        "requirements-tools.txt", "Makefile", "azure.yaml", "pyproject.toml"}
-RUNTIME_FILES = {"function_app.py", "host.json", "requirements.txt", "requirements.lock"}
+RUNTIME_FILES = {"function_app.py", "host.json", "requirements.txt", "requirements.lock",
+                 "infra/exchange/Grant-RoomCalAccess.ps1"}  # served by the rbac-script endpoint
 
 
 def git(*args: str) -> set[str]:
@@ -69,10 +70,12 @@ def probe(cwd: Path) -> dict:
 def test_nothing_but_the_runtime_is_shipped():
     files = package_files()
     assert files >= RUNTIME_FILES
-    leaked = sorted(f for f in files if f.startswith(NEVER_SHIPPED) or f in NEVER_SHIPPED_FILES or f.endswith(".md"))
+    leaked = sorted(f for f in files - RUNTIME_FILES
+                    if f.startswith(NEVER_SHIPPED) or f in NEVER_SHIPPED_FILES or f.endswith(".md"))
     assert leaked == []
     assert {f.split("/", 1)[0] for f in files} <= {"function_app.py", "host.json", "requirements.txt",
-                                                  "requirements.lock", "functions", "shared", "static", ".funcignore"}
+                                                  "requirements.lock", "functions", "shared", "static", ".funcignore",
+                                                  "infra"}
 
 
 def test_static_assets_of_the_app_are_shipped():
@@ -81,6 +84,15 @@ def test_static_assets_of_the_app_are_shipped():
     assets = {f for f in git("ls-files", "--cached") | git("ls-files", "--others", "--exclude-standard")
               if f.startswith(("shared/", "static/")) and not f.endswith((".py", ".pyc"))}
     assert assets <= files
+
+
+def test_the_package_serves_the_exchange_rbac_script(package):
+    """The rbac-script endpoint reads infra/exchange/Grant-RoomCalAccess.ps1 at run time (one source)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from shared.onboarding import rbac_script; "
+            "print(rbac_script.SOURCE.resolve().is_relative_to(sys.argv[1]) and rbac_script.SOURCE.is_file())")
+    done = subprocess.run([sys.executable, "-I", "-c", code, str(package.resolve())], cwd=package,
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "True", done.stderr[-2000:]
 
 
 def test_the_package_finds_every_function_the_repo_has(package):
