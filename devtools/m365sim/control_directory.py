@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from werkzeug.routing import Rule
 
-from . import rbac
+from . import mailboxsettings, rbac
 from .control import ControlError, P, body_of, guarded, reply, tenant_of
 from .world import Group, Mailbox, Place, RoleAssignment, RoomList, Scope, Tenant, User
 
@@ -233,8 +233,9 @@ def add_scope(sim, request, tid):
 
 def add_role_assignment(sim, request, tid):
     t, b = tenant_of(sim, tid), body_of(request)
-    if b["role"] not in rbac.RBAC_ROLES:
-        raise ControlError(f"role is one of {sorted(rbac.RBAC_ROLES)}")
+    roles = set(rbac.RBAC_ROLES) | mailboxsettings.RBAC_ROLES  # calendar roles, and the rooms' time zones
+    if b["role"] not in roles:
+        raise ControlError(f"role is one of {sorted(roles)}")
     if b.get("scope") and b["scope"] not in t.scopes:
         raise ControlError(f"no scope {b['scope']}", 404)
     ra = RoleAssignment(

@@ -94,7 +94,7 @@ def test_federated_identity_gets_a_token_for_a_customer_tenant_without_any_secre
         token = tokens.token(office.tid)
         claims = jwt.decode(token, options={"verify_signature": False})
         assert claims["appid"] == DEFAULT_CLIENT_ID and claims["tid"] == office.tid
-        assert tokens.roles(office.tid) == {"Place.Read.All"}
+        assert tokens.roles(office.tid) == {"Place.Read.All", "User.Read.All"}
         assert ctl.stats()["stats"].get("managed_identity_tokens", 0) == before + 1
     finally:
         ctl.app(secrets=[DEFAULT_SECRET])
