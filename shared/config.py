@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     graph_max_retries: int = Field(default=4, ge=0, le=10)
     graph_page_size: int = Field(default=100, ge=1, le=1000)
     graph_mailbox_concurrency: int = Field(default=4, ge=1, le=4)
+    # Admin sign-in (shared/admin): the key that encrypts session cookies, and how long a session lives.
+    session_secret: SecretStr = SecretStr("")
+    session_minutes: int = Field(default=60, ge=5, le=720)
 
     @field_validator("graph_base_url", "login_base_url", "public_base_url")
     @classmethod
@@ -82,6 +85,8 @@ class Settings(BaseSettings):
                 problems.append(f"ROOMCAL_{name.upper()} must use https in production")
         if self.hash_key.get_secret_value() in _PLACEHOLDERS:
             problems.append("ROOMCAL_HASH_KEY must be set to a random secret in production")
+        if len(self.session_secret.get_secret_value()) < 32 or self.session_secret.get_secret_value() in _PLACEHOLDERS:
+            problems.append("ROOMCAL_SESSION_SECRET must be a random secret of at least 32 characters in production")
         if problems:
             raise ValueError("; ".join(problems))
         return self

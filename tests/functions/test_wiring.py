@@ -1,18 +1,7 @@
 """The app's registrations as data: every function, its trigger, route, auth level, queue."""
 
-import function_app
-
-
-def _functions():
-    # get_functions() may be called once per FunctionApp; cache it for the module.
-    if not hasattr(_functions, "cache"):
-        _functions.cache = {f.get_function_name(): f for f in function_app.app.get_functions()}
-    return _functions.cache
-
-
-def _trigger(fn):
-    return next(b for b in fn.get_bindings() if b.type.endswith("Trigger"))
-
+from tests.functions.registrations import functions as _functions
+from tests.functions.registrations import trigger as _trigger
 
 EXPECTED_HTTP = {
     "health": ("health", ["GET"], "anonymous"),
@@ -37,6 +26,17 @@ EXPECTED_HTTP = {
     "graph_notifications": ("notifications", ["POST"], "anonymous"),
     "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
     "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
+}
+# The admin page's twin of every admin endpoint (functions.guard): same handler, session cookie instead of a key.
+_OPERATOR_ONLY = {"health", "selftest_start", "selftest_result", "consent_callback", "graph_notifications",
+                  "graph_lifecycle"}
+EXPECTED_HTTP |= {f"{name}_session": (f"session/{route}", methods, "anonymous")
+                  for name, (route, methods, _) in list(EXPECTED_HTTP.items()) if name not in _OPERATOR_ONLY}
+EXPECTED_HTTP |= {
+    "signin_start": ("auth/signin", ["GET"], "anonymous"),
+    "signin_callback": ("auth/callback", ["GET"], "anonymous"),
+    "signin_me": ("auth/me", ["GET"], "anonymous"),
+    "signin_signout": ("auth/signout", ["POST"], "anonymous"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance"}
