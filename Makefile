@@ -25,7 +25,7 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: setup lint
+test: setup lint .stamps/browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

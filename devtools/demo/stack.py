@@ -58,6 +58,7 @@ class Stack:
             "ROOMCAL_CLIENT_ID": DEFAULT_CLIENT_ID,
             "ROOMCAL_CLIENT_SECRET": DEFAULT_SECRET,
             "ROOMCAL_PUBLIC_BASE_URL": self.base,
+            "ROOMCAL_SESSION_SECRET": "demo-only-session-secret-not-for-production",
             "DEVHOST_FUNCTION_KEY": FUNCTION_KEY,
             "DEVHOST_MASTER_KEY": MASTER_KEY,
             **(extra_env or {}),

@@ -37,6 +37,9 @@ EXPECTED_HTTP |= {
     "signin_callback": ("auth/callback", ["GET"], "anonymous"),
     "signin_me": ("auth/me", ["GET"], "anonymous"),
     "signin_signout": ("auth/signout", ["POST"], "anonymous"),
+    "admin_page": ("portal", ["GET"], "anonymous"),
+    "admin_static": ("portal/static/{name}", ["GET"], "anonymous"),
+    "openapi_document": ("openapi.json", ["GET"], "anonymous"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance"}
