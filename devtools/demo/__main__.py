@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from devtools.azurite import free_port
-from devtools.demo import live, onboarding
+from devtools.demo import live, onboarding, portal
 from devtools.demo.stack import ROOT, Stack
 
 
@@ -67,6 +67,9 @@ def run(stack: Stack, *, seed: int, rooms: int) -> None:
     live.book_and_cancel(stack, tid, organizer=f"admin@{domain}", rooms=handed)
     live.print_delivery(stack)
 
+    step("Admin page: sign in with Entra (the emulator's) and see the office")
+    stack.portal_url = portal.sign_in(stack, tid, admin=f"admin@{domain}")
+
 
 def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
@@ -101,9 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     print("RoomCal local demo: Azurite + Microsoft 365 emulator + dev host\n" + "=" * 64)
     try:
         run(stack, seed=args.seed, rooms=args.rooms)
-        print("\nDemo complete.")
+        print(f"\nDemo complete. Admin page: {stack.base}/api/portal")
         if keep_running_default():
-            print(f"Serving on {stack.base} (emulator {stack.sim.base_url}) - press Ctrl-C to stop.", flush=True)
+            print(f"Serving on {stack.base} (emulator {stack.sim.base_url}) - press Ctrl-C to stop.")
+            print(f"Admin page: {stack.base}/api/portal\n  one-click sign-in as the demo admin: {stack.portal_url}\n"
+                  "  (the emulator's sign-in runs on HTTPS with its own certificate: accept it once in the browser)",
+                  flush=True)
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:

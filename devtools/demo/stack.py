@@ -27,6 +27,7 @@ class Stack:
     devhost: DevHostProcess | None = None
     devhost_env: dict[str, str] = field(default_factory=dict)
     previous_output: list[str] = field(default_factory=list)
+    portal_url: str = ""
 
     @property
     def base(self) -> str:

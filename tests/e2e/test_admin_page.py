@@ -137,7 +137,7 @@ def test_analytics_and_its_csv_download(admin, stack):
 def test_settings_page(admin):
     page = admin.page
     admin.tab("Settings", "form[aria-label='Tenant settings']")
-    threshold = page.get_by_label("Adhoc threshold minutes")
+    threshold = page.get_by_label("Ad-hoc threshold (minutes)")
     threshold.fill("20")
     page.get_by_role("button", name="Save settings").click()
     page.get_by_text("Saved: adhoc_threshold_minutes").wait_for()
@@ -185,6 +185,6 @@ def test_a_reader_can_look_but_not_change(browser, stack, screenshots):
                     path = f"/api/{SESSION_PREFIX}/" + re.sub(r"{[^}]+}", "x", op.route.replace("{tenant_id}", tid))
                     assert reader.fetch(method, path, {}) == 403, f"{method} {path}"
         reader.tab("Settings", "form[aria-label='Tenant settings']")
-        assert reader.page.get_by_label("Adhoc threshold minutes").is_disabled()
+        assert reader.page.get_by_label("Ad-hoc threshold (minutes)").is_disabled()
     finally:
         reader.close()

@@ -31,6 +31,7 @@ def test_demo_runs_end_to_end_and_stops_by_itself(tmp_path):
     assert "RoomCal no longer shows it" in out
     assert "notification POSTs to RoomCal" in out
     assert "Demo complete." in out
+    assert "signed in through the emulator as admin@" in out and "/api/portal" in out
 
 
 def test_demo_kept_running_stops_everything_on_sigterm(tmp_path):

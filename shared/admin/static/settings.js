@@ -6,6 +6,13 @@ import { announce, busy, errorNotice, field, h, table } from "./ui.js";
 
 const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"],
   ["sat", "Saturday"], ["sun", "Sunday"]];
+const LABELS = {
+  time_zone: "Time zone", backfill_days: "History to read (days)", lookahead_days: "Future to read (days)",
+  retention_days: "Keep data for (days)", noshow_release: "No-show release", grace_minutes: "Grace period (minutes)",
+  adhoc_threshold_minutes: "Ad-hoc threshold (minutes)", meetup_minutes: "Ad-hoc meet-up minimum (minutes)",
+  show_organisers: "Show organisers", holidays: "Holidays", directory_groups: "Directory-based groups (department)",
+  holiday_country: "Public holidays of country",
+};
 const HELP = {
   time_zone: "IANA time zone of the tenant, e.g. Europe/Amsterdam; rooms may have their own.",
   adhoc_threshold_minutes: "A meeting booked less than this before its start counts as ad-hoc.",
@@ -61,7 +68,7 @@ function typeOf(prop) {
 
 function editor(key, prop, value, canChange) {
   const kind = typeOf(prop);
-  const name = key.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
+  const name = LABELS[key] || key.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
   if (key === "office_hours") return officeHours(value, canChange);
   let input;
   let read;
@@ -98,7 +105,7 @@ function officeHours(value, canChange) {
     const end = h("input", { type: "time", value: (value && value[day] && value[day].end || "18:00").slice(0, 5), disabled: !canChange, "aria-label": `${label} end` });
     return { day, label, on, start, end };
   });
-  const el = h("fieldset", {}, h("legend", {}, "Office hours (available time)"),
+  const el = h("fieldset", { class: "wide" }, h("legend", {}, "Office hours (available time)"),
     table({ rows, columns: [{ label: "Day", key: "label" }, { label: "Open", cell: (r) => r.on },
       { label: "From", cell: (r) => r.start }, { label: "To", cell: (r) => r.end }] }));
   const read = () => Object.fromEntries(rows.filter((r) => r.on.checked).map((r) => [r.day, { start: `${r.start.value}:00`, end: `${r.end.value}:00` }]));
