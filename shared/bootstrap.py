@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from shared.analytics.aggregation import Aggregation
+from shared.analytics.store import AggregateStore
 from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
@@ -35,11 +37,23 @@ class Services:
     subscription_manager: SubscriptionManager | None = None
     graph: GraphPort | None = None
     tokens: TokenSource | None = None
+    analytics: Aggregation | None = None
+    aggregates: AggregateStore | None = None
 
     def require_subscription_manager(self) -> SubscriptionManager:
         if self.subscription_manager is None:
             raise _graph_missing(self.settings)
         return self.subscription_manager
+
+    def require_analytics(self) -> Aggregation:
+        if self.analytics is None:  # pragma: no cover - build_services always builds it
+            raise ConfigurationError("analytics is not configured")
+        return self.analytics
+
+    def require_aggregates(self) -> AggregateStore:
+        if self.aggregates is None:  # pragma: no cover
+            raise ConfigurationError("analytics storage is not configured")
+        return self.aggregates
 
     def require_graph(self) -> GraphPort:
         """The Graph client, or a ConfigurationError naming the settings still missing."""
@@ -56,6 +70,7 @@ def build_services(
     clock: Clock | None = None,
     graph: GraphPort | None = None,
     tokens: TokenSource | None = None,
+    aggregates: AggregateStore | None = None,
 ) -> Services:
     connection = settings.storage_connection.get_secret_value()
     if (tables is None or queues is None) and not connection:
@@ -75,12 +90,16 @@ def build_services(
     if graph is None and not settings.missing_for_graph():
         graph, tokens = _build_graph(settings, tokens)
     clock = clock or SystemClock()
+    aggregates = aggregates or _build_aggregates(settings, tables, connection)
+    analytics = Aggregation(tables, aggregates, clock, hash_key=settings.hash_key.get_secret_value(), queues=queues,
+                            graph=graph)
     directory = SubscriptionDirectory(tables, ttl_seconds=settings.subscription_cache_seconds)
     leases = RoomSyncLeases(tables, queues, clock, lease_seconds=settings.sync_lease_seconds,
                             max_rounds=settings.sync_max_rounds)
     run_round = _sync_needs_graph(settings) if graph is None else DeltaSync(
         graph, tables, queues, leases, clock, hash_key=settings.hash_key.get_secret_value(),
-        window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round)
+        window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round,
+        on_page_written=analytics.mark)
     return Services(
         settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory,
         notifications=NotificationService(directory, queues, clock),
@@ -90,8 +109,21 @@ def build_services(
             graph, tables, directory, queues, clock, public_base_url=settings.public_base_url,
             lifetime_minutes=settings.subscription_lifetime_minutes,
             renew_within_minutes=settings.subscription_renew_within_minutes),
-        graph=graph, tokens=tokens,
+        graph=graph, tokens=tokens, analytics=analytics, aggregates=aggregates,
     )
+
+
+def _build_aggregates(settings: Settings, tables: TableStore, connection: str) -> AggregateStore:
+    """The analytics store of the chosen layout (docs/analytics.md); in memory when there is no storage account."""
+    from shared.analytics.store import MemoryBlobs, PackedTableAggregateStore, ParquetAggregateStore
+
+    if settings.analytics_layout == "table":
+        return PackedTableAggregateStore(tables)
+    if not connection:
+        return ParquetAggregateStore(MemoryBlobs())
+    from shared.adapters.blobs import AzureBlobs
+
+    return ParquetAggregateStore(AzureBlobs(connection, settings.analytics_container))
 
 
 def _graph_missing(settings: Settings) -> ConfigurationError:

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # Admin sign-in (shared/admin): the key that encrypts session cookies, and how long a session lives.
     session_secret: SecretStr = SecretStr("")
     session_minutes: int = Field(default=60, ge=5, le=720)
+    # Analytics (issue 15): where the room-day aggregates live, and the timer that re-enqueues lost marks
+    analytics_container: str = Field(default="analytics", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    analytics_layout: Literal["parquet", "table"] = "parquet"
+    analytics_sweep_schedule: str = "0 */10 * * * *"
+    analytics_max_days: int = Field(default=400, ge=1, le=3650)
 
     @field_validator("graph_base_url", "login_base_url", "public_base_url")
     @classmethod
@@ -68,7 +73,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
         return value.rstrip("/")
 
-    @field_validator("catchup_schedule", "renew_schedule", "retention_schedule")
+    @field_validator("catchup_schedule", "renew_schedule", "retention_schedule", "analytics_sweep_schedule")
     @classmethod
     def _ncrontab(cls, value: str) -> str:
         if len(value.split()) != 6:

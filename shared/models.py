@@ -13,7 +13,7 @@ be smuggled in. Build it with ``shared.sync.privacy.normalise_event``.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -95,6 +95,12 @@ class TenantSettings(BaseModel):
     grace_minutes: int = Field(default=10, ge=1, le=240)
     adhoc_threshold_minutes: int = Field(default=15, ge=0, le=10080)
     meetup_minutes: int = Field(default=10, ge=1, le=480)
+    # analytics (issue 15): holidays take a day out of available time; zones per building name
+    holidays: list[date] = Field(default_factory=list, max_length=1000)
+    holiday_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    holiday_subdivision: str | None = Field(default=None, max_length=10)
+    building_time_zones: dict[str, IanaZone] = Field(default_factory=dict)
+    directory_reads: bool = False  # organiser department in the groups view (Graph user department, cached)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -121,6 +127,11 @@ class TenantSettingsUpdate(BaseModel):
     grace_minutes: int | None = None
     adhoc_threshold_minutes: int | None = None
     meetup_minutes: int | None = None
+    holidays: list[date] | None = None
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
+    building_time_zones: dict[str, IanaZone] | None = None
+    directory_reads: bool | None = None
 
     def apply(self, current: TenantSettings) -> TenantSettings:
         """The new settings; re-validated as a whole (raises pydantic.ValidationError)."""

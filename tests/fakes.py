@@ -208,6 +208,7 @@ class FakeGraph:
         self.declined: list[tuple[str, str, str, str]] = []
         self.reauthorized: list[str] = []
         self.calls: list[tuple[str, str, str | None]] = []
+        self.time_zones: dict[tuple[str, str], str] = {}  # (tenant, mailbox) -> mailboxSettings.timeZone
         self._seq = itertools.count(1)
 
     # -- driving the world
@@ -266,6 +267,10 @@ class FakeGraph:
     def get_user(self, tenant, email):
         self._enter("get_user", tenant, email)
         return {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, email.lower())), "mail": email, "userPrincipalName": email}
+
+    def get_mailbox_time_zone(self, tenant, mailbox):
+        self._enter("get_mailbox_time_zone", tenant, mailbox)
+        return self.time_zones.get((tenant, mailbox.lower()), "W. Europe Standard Time")
 
     def calendar_view_delta(self, tenant, mailbox, *, start=None, end=None, delta_link=None, page_size=None):
         self._enter("calendar_view_delta", tenant, mailbox)

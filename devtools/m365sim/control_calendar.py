@@ -191,6 +191,7 @@ def truth_json(t, start: datetime, end: datetime, only: set[str] | None = None) 
         "end": end.isoformat(),
         "rooms": rooms,
         "misconfigured": dict(sorted(t.labels.items())),  # email → label, for registering them by e-mail
+        "analytics_profile": t.analytics_profile,  # what generator_stats planted (unbooked room, declines, ...)
     }
 
 
@@ -211,5 +212,6 @@ def generate(sim, request):
         days_ahead=int(b.get("days_ahead", 182)),
         anchor=b.get("anchor"),
         tenant_id=b.get("tenant_id"),
+        buildings=int(b["buildings"]) if b.get("buildings") else None,
     )
     return reply({"tenant": t.id, "domain": t.domain, "rooms": len(t.places), "meetings": len(t.meetings)}, 201)

@@ -23,8 +23,10 @@ writes no change log. Everything uses one ``random.Random`` per seed and stable 
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
+from . import generator_stats
 from .bookings import book_office
 from .calendar import Attendee
 from .world import Group, Mailbox, Place, RoleAssignment, RoomList, Scope, Tenant, User, World
@@ -137,17 +139,19 @@ def generate(
     days_ahead: int = 182,
     anchor: str | date | None = None,
     tenant_id: str | None = None,
+    buildings: int | None = None,
 ) -> Tenant:
+    """``buildings``: how many of BUILDINGS to use (default: one per 40 rooms), e.g. 4 for four time zones."""
     rng = random.Random(f"m365sim-generator-{seed}")
     saved_ids, world.ids = world.ids, random.Random(f"m365sim-generator-ids-{seed}")
     try:
         with world.lock:
-            return _generate(world, rng, seed, rooms, days_back, days_ahead, anchor, tenant_id)
+            return _generate(world, rng, seed, rooms, days_back, days_ahead, anchor, tenant_id, buildings)
     finally:
         world.ids = saved_ids
 
 
-def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_id) -> Tenant:
+def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_id, buildings=None) -> Tenant:
     anchor_day = date.fromisoformat(anchor) if isinstance(anchor, str) else (anchor or world.clock.now().date())
     anchor_dt = datetime.combine(anchor_day, time(), tzinfo=UTC)
     domain = f"office{seed}.onmicrosoft.com"
@@ -183,7 +187,12 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
             anchor_dt - timedelta(days=days_back + 1),
         )
     )
-    n_buildings = max(1, min(len(BUILDINGS), (n_rooms + 39) // 40))
+    # rooms' time zones for analytics: GET /users/{room}/mailboxSettings (mailboxsettings.py), same scope
+    # (its id is derived, not drawn, so the random streams and every other id stay as they were)
+    ra_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"m365sim:{t.id}:mailboxsettings-role"))
+    t.role_assignments.append(RoleAssignment(ra_id, "Application MailboxSettings.Read", "RoomCal Rooms",
+                                             world.app.client_id, anchor_dt - timedelta(days=days_back + 1)))
+    n_buildings = max(1, min(len(BUILDINGS), buildings or (n_rooms + 39) // 40))
     misconfig = MISCONFIGURED[: 3 if n_rooms < 20 else 4] if n_rooms >= 8 else []
     room_tz: dict[str, str] = {}
     for i in range(n_rooms):
@@ -228,4 +237,5 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
         room_tz[email] = tz
         group.members.add(email)
     book_office(world, t, rng, people, room_tz, anchor_dt, days_back, days_ahead)
+    generator_stats.plant(world, t, seed, room_tz, anchor_dt, days_back, days_ahead)
     return t

@@ -24,6 +24,7 @@ from . import (
     delta,
     entra,
     events,
+    mailboxsettings,
     places,
     signin,
     subscriptions,
@@ -39,7 +40,7 @@ from .tokens import TokenService
 from .world import World
 
 log = logging.getLogger(__name__)
-GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions)
+GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions, mailboxsettings)
 ENTRA_MODULES = (entra, consent, signin)
 CONTROL_MODULES = (control, control_directory, control_calendar, control_notifications)
 

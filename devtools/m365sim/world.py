@@ -171,6 +171,7 @@ class Tenant:
     by_mailbox: dict = field(default_factory=dict)  # lower-case email → list[calendar.Copy]
     occupancy: dict[str, list[tuple[datetime, datetime, int]]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # mailbox/place email → generator's misconfiguration
+    analytics_profile: dict = field(default_factory=dict)  # what generator_stats planted, for tests and the demo
 
     def user(self, ident: str) -> User | None:
         ident = ident.lower()

@@ -93,6 +93,14 @@ class GraphClient:
         return self._call(tenant, "GET", f"/users/{_seg(email, 'e-mail')}", mailbox=email,
                           params={"$select": "id,mail,userPrincipalName"})
 
+    def get_mailbox_time_zone(self, tenant: str, mailbox: str) -> str:
+        """The mailbox's time zone as Exchange keeps it (usually a Windows name; map with shared.timezones).
+        Needs MailboxSettings.Read, or RBAC role 'Application MailboxSettings.Read' in the room's scope.
+        https://learn.microsoft.com/graph/api/user-get-mailboxsettings"""
+        body = self._call(tenant, "GET", f"/users/{_seg(mailbox, 'e-mail')}/mailboxSettings", mailbox=mailbox,
+                          params={"$select": "timeZone"})
+        return str(body.get("timeZone") or "")
+
     # ------------------------------------------------------------ calendar
 
     def calendar_view_delta(self, tenant: str, mailbox: str, *, start: datetime | None = None,

@@ -116,5 +116,6 @@ def _json(model: str) -> dict:
 
 
 def _untyped(content: str) -> dict:
-    schema = {"type": "string"} if not content.endswith("json") else {"type": "object"}
-    return {"description": "OK", "content": {content: {"schema": schema}}}
+    """``content``: one or more media types, space-separated (e.g. JSON, CSV and XLSX by ``format=``)."""
+    schema = {kind: {"type": "object"} if kind.endswith("json") else {"type": "string"} for kind in content.split()}
+    return {"description": "OK", "content": {kind: {"schema": s} for kind, s in schema.items()}}

@@ -169,6 +169,8 @@ $Existing = $Assignments | Where-Object { $_.CustomResourceScope -eq $ScopeName 
 if (-not $Existing) {
     New-ManagementRoleAssignment -App $ServicePrincipalExchange.ObjectId -Role $RoleName -CustomResourceScope $ScopeName
 }
+New-ManagementRoleAssignment -App $ServicePrincipalExchange.ObjectId -Role "Application MailboxSettings.Read" `
+    -CustomResourceScope $ScopeName -ErrorAction SilentlyContinue  # rooms' time zones, for analytics
 
 # 7. Check: what the application may do, bypassing Exchange's RBAC cache. Add
 #    -Resource <room address> to see InScope True/False for one room.

@@ -9,7 +9,7 @@ it belongs to, which lets a new baseline sweep what it did not see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,8 +35,10 @@ class PageTotals:
 
 
 class EventRows:
-    def __init__(self, tables: TableStore, clock: Clock, *, hash_key: str) -> None:
+    def __init__(self, tables: TableStore, clock: Clock, *, hash_key: str,
+                 on_written: Callable[[str, str], None] | None = None) -> None:
         self._tables, self._clock, self._hash_key = tables, clock, hash_key
+        self._on_written = on_written  # (tenant, room) after rows changed: analytics marks the room
 
     def write_page(self, tenant: str, room: str, items: Iterable[dict], generation: str, totals: PageTotals) -> None:
         """Normalise then write one page; within a page the last occurrence of an id wins."""
@@ -66,16 +68,21 @@ class EventRows:
         totals.pages += 1
         totals.upserted += len(upserts)
         totals.removed += len(writes) - len(upserts)
+        if writes and self._on_written is not None:
+            self._on_written(tenant, room)
 
     def sweep(self, tenant: str, room: str, generation: str, start: datetime, end: datetime) -> int:
         """Delete rows of [start, end) that the complete baseline ``generation`` did not see, and
         return how many rows the room keeps. Rows outside the window are left to retention."""
-        partition, kept = keys.room_partition(tenant, room), 0
+        partition, kept, swept = keys.room_partition(tenant, room), 0, False
         for row in self._tables.query(EVENTS, partition, select=["RowKey", "sync_generation", "start_utc", "end_utc"]):
             begins, ends = parse_stamp(row.get("start_utc")), parse_stamp(row.get("end_utc"))
             unseen = row.get("sync_generation") != generation
             if unseen and (begins is None or ends is None or (begins < end and ends > start)):
                 self._tables.delete(EVENTS, partition, row["RowKey"])
+                swept = True
             else:
                 kept += 1
+        if swept and self._on_written is not None:
+            self._on_written(tenant, room)
         return kept

@@ -52,10 +52,11 @@ class DeltaSync:
     """A RoundRunner: ``sync(lease, change)`` runs one delta round of the leased room."""
 
     def __init__(self, graph: GraphPort, tables: TableStore, queues: MessageQueue, leases: RoomSyncLeases,
-                 clock: Clock, *, hash_key: str, window_roll_days: int = 7, max_pages_per_round: int = 50) -> None:
+                 clock: Clock, *, hash_key: str, window_roll_days: int = 7, max_pages_per_round: int = 50,
+                 on_page_written=None) -> None:
         self._graph, self._tables, self._queues = graph, tables, queues
         self._leases, self._clock = leases, clock
-        self._rows = EventRows(tables, clock, hash_key=hash_key)
+        self._rows = EventRows(tables, clock, hash_key=hash_key, on_written=on_page_written)
         self._roll = timedelta(days=window_roll_days)
         self._max_pages = max_pages_per_round
 

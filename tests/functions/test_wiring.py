@@ -26,6 +26,8 @@ EXPECTED_HTTP = {
     "graph_notifications": ("notifications", ["POST"], "anonymous"),
     "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
     "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
+    "analytics": ("tenants/{tenant_id}/analytics/{table}", ["GET"], "function"),
+    "analytics_rebuild": ("tenants/{tenant_id}/analytics/{table}", ["POST"], "function"),
 }
 # The admin page's twin of every admin endpoint (functions.guard): same handler, session cookie instead of a key.
 _OPERATOR_ONLY = {"health", "selftest_start", "selftest_result", "consent_callback", "graph_notifications",
@@ -42,9 +44,10 @@ EXPECTED_HTTP |= {
     "openapi_document": ("openapi.json", ["GET"], "anonymous"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
-                  "subscription_maintenance": "subscription-maintenance"}
+                  "subscription_maintenance": "subscription-maintenance", "recompute_analytics": "analytics-changes"}
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
-                  "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%"}
+                  "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%",
+                  "sweep_analytics_marks": "%ROOMCAL_ANALYTICS_SWEEP_SCHEDULE%"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():

@@ -133,7 +133,9 @@ def test_buildings_span_time_zones_and_calendar_view_agrees_with_the_truth(offic
             assert _utc(u["start"]["dateTime"]).astimezone(ZoneInfo(tz)).replace(tzinfo=None) == datetime.fromisoformat(
                 e["start"]["dateTime"][:26]
             )
-            if e["type"] == "singleInstance" and not e["isAllDay"]:
+            planted_dst_block = (room, e["start"]["dateTime"][:10]) in {
+                (d["room"], d["day"]) for d in t.analytics_profile.get("dst", [])}  # generator_stats: 00:30-04:30
+            if e["type"] == "singleInstance" and not e["isAllDay"] and not planted_dst_block:
                 hour = int(e["start"]["dateTime"][11:13])
                 assert 8 <= hour < 18, (tz, e["start"])
 

@@ -1,0 +1,212 @@
+"""Where room-day aggregates live: one frame per (tenant, dataset, month), two layouts behind one interface.
+
+``AggregateStore`` is what aggregation writes and queries read. Months are ``YYYY-MM`` of the room-local day.
+
+* ``ParquetAggregateStore`` (chosen, see docs/analytics.md for the measurements): one Parquet file per
+  tenant, dataset and month in Blob Storage (``<dataset>/<tenant>/<YYYY-MM>.parquet``), read whole and
+  queried in-process with polars; Power BI and Fabric read the same files. Partial updates rewrite the month
+  under the blob's ETag (optimistic concurrency, retried).
+* ``PackedTableAggregateStore`` (measured, rejected): Table Storage, one entity per room and month
+  (PartitionKey ``<tenant>|<dataset>|<YYYY-MM>``, RowKey room), the room's daily vectors packed as compressed
+  Arrow IPC bytes in binary properties of at most 64 KiB each.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+import polars as pl
+
+from shared import keys
+from shared.analytics import frames
+from shared.errors import Conflict, NotFound, Unavailable
+from shared.ports import TableStore
+
+_READ_THREADS = 8
+DATASETS = ("bookings", "occupancy")  # occupancy: the sensor sibling of bookings (issue 11), same keys
+
+
+class AggregateStore(Protocol):
+    def read(self, tenant: str, dataset: str, months: Sequence[str]) -> pl.DataFrame:
+        """All rows of those months, concatenated (an empty frame when none are stored)."""
+
+    def write_month(self, tenant: str, dataset: str, month: str, frame: pl.DataFrame) -> None:
+        """Replace the whole month with ``frame`` (the full rebuild)."""
+
+    def replace_rooms(self, tenant: str, dataset: str, month: str, rooms: Iterable[str],
+                      frame: pl.DataFrame) -> None:
+        """Replace only the rows of ``rooms`` in that month by ``frame``'s (an incremental update)."""
+
+    def months(self, tenant: str, dataset: str) -> list[str]:
+        """Months stored for the tenant, ascending."""
+
+    def delete_tenant(self, tenant: str) -> None:
+        """Remove every aggregate of the tenant (offboarding)."""
+
+
+class BlobPort(Protocol):
+    """The little of Blob Storage the Parquet layout needs (shared.adapters.blobs; tests: MemoryBlobs)."""
+
+    def get(self, name: str) -> tuple[bytes, str]:
+        """Content and ETag; raise NotFound when absent."""
+
+    def put(self, name: str, data: bytes, *, etag: str | None = None, if_absent: bool = False) -> str:
+        """Write; with ``etag`` only if unchanged, with ``if_absent`` only if new (Conflict otherwise)."""
+
+    def list(self, prefix: str) -> list[str]:
+        """Names under ``prefix``, ascending."""
+
+    def delete(self, name: str) -> None:
+        """Delete; succeed when already gone."""
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frames.sort(frame).write_parquet(out, compression="zstd", statistics=False)
+    return out.getvalue()
+
+
+class ParquetAggregateStore:
+    def __init__(self, blobs: BlobPort, *, retries: int = 8) -> None:
+        self._blobs, self._retries = blobs, retries
+
+    @staticmethod
+    def name(tenant: str, dataset: str, month: str) -> str:
+        return f"{dataset}/{tenant}/{month}.parquet"
+
+    def _get(self, name: str) -> tuple[pl.DataFrame, str | None]:
+        try:
+            data, etag = self._blobs.get(name)
+        except NotFound:
+            return frames.empty(), None
+        return frames.conform(pl.read_parquet(io.BytesIO(data))), etag
+
+    def read(self, tenant: str, dataset: str, months: Sequence[str]) -> pl.DataFrame:
+        names = [self.name(tenant, dataset, m) for m in months]
+        with ThreadPoolExecutor(min(_READ_THREADS, max(1, len(names)))) as pool:
+            parts = [f for f, _ in pool.map(self._get, names)]
+        return pl.concat([frames.empty(), *parts], how="vertical") if parts else frames.empty()
+
+    def write_month(self, tenant: str, dataset: str, month: str, frame: pl.DataFrame) -> None:
+        self._blobs.put(self.name(tenant, dataset, month), _parquet(frames.conform(frame)))
+
+    def replace_rooms(self, tenant, dataset, month, rooms, frame) -> None:
+        rooms, name = set(rooms), self.name(tenant, dataset, month)
+        for _ in range(self._retries):
+            current, etag = self._get(name)
+            merged = pl.concat([current.filter(~pl.col("room").is_in(list(rooms))), frames.conform(frame)])
+            try:
+                self._blobs.put(name, _parquet(merged), etag=etag, if_absent=etag is None)
+                return
+            except Conflict:
+                continue  # someone else rewrote the month meanwhile: merge into theirs
+        raise Unavailable(f"aggregates of {month} kept changing under {self._retries} attempts",
+                          detail={"tenant": tenant, "month": month})
+
+    def months(self, tenant: str, dataset: str) -> list[str]:
+        prefix = f"{dataset}/{tenant}/"
+        return sorted(n[len(prefix):-len(".parquet")] for n in self._blobs.list(prefix) if n.endswith(".parquet"))
+
+    def delete_tenant(self, tenant: str) -> None:
+        for dataset in DATASETS:
+            for month in self.months(tenant, dataset):
+                self._blobs.delete(self.name(tenant, dataset, month))
+
+
+TABLE = "RoomMonthly"
+_CHUNK = 60 * 1024  # a binary property holds at most 64 KiB
+
+
+class PackedTableAggregateStore:
+    def __init__(self, tables: TableStore) -> None:
+        self._tables = tables
+
+    @staticmethod
+    def partition(tenant: str, dataset: str, month: str) -> str:
+        return keys.check_key(f"{tenant}|{dataset}|{month}")
+
+    @staticmethod
+    def _pack(frame: pl.DataFrame) -> dict:
+        out = io.BytesIO()
+        frame.drop("room").write_ipc(out, compression="uncompressed")
+        data = zlib.compress(out.getvalue(), 6)
+        return {f"v{i}": data[k:k + _CHUNK] for i, k in enumerate(range(0, len(data), _CHUNK))}
+
+    @staticmethod
+    def _unpack(entity: dict) -> pl.DataFrame:
+        data = b"".join(entity[f"v{i}"] for i in range(len([k for k in entity if k[:1] == "v" and k[1:].isdigit()])))
+        frame = pl.read_ipc(io.BytesIO(zlib.decompress(data)))
+        return frames.conform(frame.with_columns(pl.lit(entity["RowKey"]).alias("room")))
+
+    def _entities(self, tenant, dataset, month, frame: pl.DataFrame) -> list[dict]:
+        pk = self.partition(tenant, dataset, month)
+        return [{"PartitionKey": pk, "RowKey": keys.check_key(room), **self._pack(part)}
+                for (room,), part in frames.sort(frames.conform(frame)).group_by("room", maintain_order=True)]
+
+    def _read_month(self, args) -> pl.DataFrame:
+        tenant, dataset, month = args
+        rows = list(self._tables.query(TABLE, self.partition(tenant, dataset, month)))
+        return pl.concat([frames.empty(), *map(self._unpack, rows)]) if rows else frames.empty()
+
+    def read(self, tenant: str, dataset: str, months: Sequence[str]) -> pl.DataFrame:
+        with ThreadPoolExecutor(min(_READ_THREADS, max(1, len(months)))) as pool:
+            parts = list(pool.map(self._read_month, [(tenant, dataset, m) for m in months]))
+        return frames.sort(pl.concat([frames.empty(), *parts])) if parts else frames.empty()
+
+    def write_month(self, tenant: str, dataset: str, month: str, frame: pl.DataFrame) -> None:
+        entities = self._entities(tenant, dataset, month, frame)
+        stored = {e["RowKey"] for e in self._tables.query(TABLE, self.partition(tenant, dataset, month),
+                                                           select=["RowKey"])}
+        self._tables.upsert_many(TABLE, entities)
+        for gone in stored - {e["RowKey"] for e in entities}:
+            self._tables.delete(TABLE, self.partition(tenant, dataset, month), gone)
+
+    def replace_rooms(self, tenant, dataset, month, rooms, frame) -> None:
+        entities = self._entities(tenant, dataset, month, frame)
+        self._tables.upsert_many(TABLE, entities)
+        for gone in set(rooms) - {e["RowKey"] for e in entities}:
+            self._tables.delete(TABLE, self.partition(tenant, dataset, month), gone)
+
+    def months(self, tenant: str, dataset: str) -> list[str]:
+        prefix = f"{tenant}|{dataset}|"
+        found = {e["PartitionKey"][len(prefix):] for e in self._tables.query(
+            TABLE, filter=f"PartitionKey ge '{prefix}' and PartitionKey lt '{prefix}~'", select=["PartitionKey"])}
+        return sorted(found)
+
+    def delete_tenant(self, tenant: str) -> None:
+        for dataset in DATASETS:
+            for month in self.months(tenant, dataset):
+                pk = self.partition(tenant, dataset, month)
+                for e in list(self._tables.query(TABLE, pk, select=["RowKey"])):
+                    self._tables.delete(TABLE, pk, e["RowKey"])
+
+
+class MemoryBlobs:
+    """BlobPort in memory (tests, and the benchmarks' baseline): ETags are counters."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, tuple[bytes, str]] = {}
+        self._n = 0
+
+    def get(self, name: str) -> tuple[bytes, str]:
+        if name not in self.blobs:
+            raise NotFound(f"blob {name} not found")
+        return self.blobs[name]
+
+    def put(self, name: str, data: bytes, *, etag: str | None = None, if_absent: bool = False) -> str:
+        current = self.blobs.get(name)
+        if (if_absent and current is not None) or (etag is not None and (current is None or current[1] != etag)):
+            raise Conflict(f"blob {name} changed")
+        self._n += 1
+        self.blobs[name] = (bytes(data), str(self._n))
+        return str(self._n)
+
+    def list(self, prefix: str) -> list[str]:
+        return sorted(n for n in self.blobs if n.startswith(prefix))
+
+    def delete(self, name: str) -> None:
+        self.blobs.pop(name, None)
