@@ -180,6 +180,7 @@ def truth_json(t, start: datetime, end: datetime, only: set[str] | None = None) 
                 "kind": mbx.recipient_type,
                 "exchange_enabled": mbx.exchange_enabled,
                 "country": mbx.country,
+                "time_zone": mbx.time_zone,  # what mailboxSettings answers (as a Windows name, see mailboxsettings)
             },
             "events": [render_instance(i) for i in found],
             "occupancy": occupancy_json(t.occupancy.get(email, []), start, end),

@@ -36,13 +36,11 @@ class AzureBlobs:
             raise Unavailable(f"blob storage unreachable: {type(exc).__name__}") from exc
 
     def put(self, name: str, data: bytes, *, etag: str | None = None, if_absent: bool = False) -> str:
-        conditions: dict = {}
+        conditions: dict = {"overwrite": not if_absent}  # overwrite=False sends If-None-Match: *
         if etag is not None:
-            conditions = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
-        elif if_absent:
-            conditions = {"etag": "*", "match_condition": MatchConditions.IfMissing}
+            conditions.update(etag=etag, match_condition=MatchConditions.IfNotModified)
         try:
-            result = self._client().upload_blob(name, data, overwrite=True, **conditions)
+            result = self._client().get_blob_client(name).upload_blob(data, **conditions)
         except (ResourceModifiedError, ResourceExistsError):
             raise Conflict(f"blob {name} changed meanwhile") from None
         except AzureError as exc:

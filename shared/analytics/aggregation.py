@@ -160,7 +160,9 @@ class Aggregation:
         tenant = self._tenant(tenant_id)
         months = self._months(tenant.settings)
         parts: dict[str, list[pl.DataFrame]] = defaultdict(list)
-        rooms = self._rooms(tenant_id)
+        # rooms whose calendar was never read in full have no aggregates (their coverage is empty), exactly as
+        # the incremental path has none for them: the sync marks a room when its first baseline completes
+        rooms = [r for r in self._rooms(tenant_id) if r.last_full_sync_at is not None]
         for room in rooms:
             plan = self._plan(tenant, room, self._state(tenant_id, room.email), months)
             for month in months:

@@ -211,8 +211,9 @@ def _room_rows(directory: list[dict], frame: pl.DataFrame) -> list[dict]:
     per_room = frame.group_by("room").agg(
         pl.col("available_seconds").sum().alias("available"), pl.col("booked_seconds").sum().alias("booked"),
         pl.col("meetings").sum(), pl.col("ad_hoc_meetings").sum(), pl.col("all_day_meetings").sum(),
-        pl.col("organisers").flatten().drop_nulls().n_unique().alias("distinct_organisers"),
-        pl.col("sizes").flatten().drop_nulls().median().alias("median_meeting_size"),
+        pl.col("organisers").list.explode(keep_nulls=False, empty_as_null=False).n_unique()
+        .alias("distinct_organisers"),
+        pl.col("sizes").list.explode(keep_nulls=False, empty_as_null=False).median().alias("median_meeting_size"),
     )
     by_room = {r["room"]: r for r in per_room.iter_rows(named=True)}
     out = []

@@ -74,15 +74,14 @@ class EventRows:
     def sweep(self, tenant: str, room: str, generation: str, start: datetime, end: datetime) -> int:
         """Delete rows of [start, end) that the complete baseline ``generation`` did not see, and
         return how many rows the room keeps. Rows outside the window are left to retention."""
-        partition, kept, swept = keys.room_partition(tenant, room), 0, False
+        partition, kept = keys.room_partition(tenant, room), 0
         for row in self._tables.query(EVENTS, partition, select=["RowKey", "sync_generation", "start_utc", "end_utc"]):
             begins, ends = parse_stamp(row.get("start_utc")), parse_stamp(row.get("end_utc"))
             unseen = row.get("sync_generation") != generation
             if unseen and (begins is None or ends is None or (begins < end and ends > start)):
                 self._tables.delete(EVENTS, partition, row["RowKey"])
-                swept = True
             else:
                 kept += 1
-        if swept and self._on_written is not None:
+        if self._on_written is not None:  # a finished baseline: rows swept, and the synced window moved
             self._on_written(tenant, room)
         return kept

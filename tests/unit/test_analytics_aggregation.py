@@ -21,7 +21,8 @@ def _world():
     tables.upsert("Tenants", Tenant(id=T, status="active", settings=settings, created_at=clock.now(),
                                     updated_at=clock.now()).to_entity())
     for email in ROOMS:
-        tables.upsert("Rooms", Room(tenant_id=T, email=email, capacity=8, building="A").to_entity())
+        tables.upsert("Rooms", Room(tenant_id=T, email=email, capacity=8, building="A",
+                                    last_full_sync_at=clock.now()).to_entity())
     rows = EventRows(tables, clock, hash_key="k")
     return tables, clock, queues, rows
 
