@@ -101,8 +101,10 @@ function sections(tid, query, summary, rooms) {
         chartBox("chart-lead", "Bar chart of meetings by how long before the start they were booked"),
         downloads(tid, "lead-times", query, "lead times"), autoTable(summary.lead_times || [], "Meetings by lead time")),
       h("section", { class: "card", "aria-labelledby": "a-size" }, h("h2", { id: "a-size" }, "Meeting size vs capacity"),
-        chartBox("chart-size", "Bar chart of meetings by size relative to room capacity"),
-        downloads(tid, "sizes", query, "sizes"), autoTable(asRows(summary.sizes), "Meetings by size and capacity"))),
+        h("p", { class: "muted" }, "People in the meeting (organiser and attendees, not rooms) as a share of the room's seats."),
+        chartBox("chart-size", "Bar chart of meetings by the share of the room's capacity they use"),
+        downloads(tid, "sizes", query, "sizes"), details("Meetings by size and capacity",
+          autoTable(asRows(summary.sizes), "Meetings by size and capacity")))),
     h("section", { class: "card", "aria-labelledby": "a-groups" }, h("h2", { id: "a-groups" }, "Groups using rooms"),
       chartBox("chart-groups", "Bar chart of booked hours by organiser domain and department"),
       downloads(tid, "groups", query, "groups"), autoTable(summary.groups || [], "Groups by booked time")),
@@ -166,7 +168,7 @@ function heatmap(heat) {
   const days = heat.weekdays || ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
   const used = hours.map((_, i) => shares.some((row) => row[i] !== null && row[i] !== undefined && row[i] > 0) || (i >= 7 && i <= 18));
   const keep = hours.map((hr, i) => [hr, i]).filter(([, i]) => used[i]);
-  return h("div", { class: "table-wrap" }, h("table", { class: "heatmap" },
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Heatmap" }, h("table", { class: "heatmap" },
     h("caption", { class: "visually-hidden" }, "Booked share by weekday (rows) and hour (columns)"),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), keep.map(([hr]) => h("th", { scope: "col" }, `${String(hr).padStart(2, "0")}h`)))),
     h("tbody", {}, shares.map((row, d) => h("tr", {}, h("th", { scope: "row" }, days[d]),
@@ -207,16 +209,23 @@ function drawCharts(summary) {
   }
   const lead = summary.lead_times || [];
   bar("chart-lead", lead.map((l) => l.bucket), lead.map((l) => l.meetings));
-  const sizes = asRows(summary.sizes);
-  if (sizes.length) {
-    const textKeys = Object.keys(sizes[0]).filter((k) => typeof sizes[0][k] === "string");
-    const numKey = Object.keys(sizes[0]).find((k) => typeof sizes[0][k] === "number" && /meeting/.test(k))
-      || Object.keys(sizes[0]).find((k) => typeof sizes[0][k] === "number");
-    bar("chart-size", sizes.map((s) => textKeys.map((k) => s[k]).join(" · ")), sizes.map((s) => s[numKey]));
-  }
+  const fill = capacityUse(asRows(summary.sizes));
+  bar("chart-size", fill.map((b) => b.label), fill.map((b) => b.meetings));
   const groups = [...(summary.groups || [])].sort((a, b) => b.booked_minutes - a.booked_minutes).slice(0, 10);
   bar("chart-groups", groups.map((g) => [g.domain, g.department].filter(Boolean).join(" · ")),
     groups.map((g) => Math.round(g.booked_minutes / 6) / 10), { horizontal: true });
+}
+
+// Meetings by how much of the room they fill: the right-sizing view ("2 people in a 12-seat room").
+export function capacityUse(rows) {
+  const buckets = [["≤ 25 %", 0.25], ["26–50 %", 0.5], ["51–75 %", 0.75], ["76–100 %", 1], ["over capacity", Infinity]]
+    .map(([label, upTo]) => ({ label, upTo, meetings: 0 }));
+  for (const row of rows) {
+    if (!row.capacity || row.size === undefined) continue;
+    const share = row.size / row.capacity;
+    buckets.find((b) => share <= b.upTo).meetings += row.meetings || 0;
+  }
+  return buckets;
 }
 
 async function occupancy(tid, query) {

@@ -59,7 +59,9 @@ export function table({ caption, columns, rows, empty = "Nothing to show." }) {
     const tag = i === 0 ? "th" : "td";
     return h(tag, { scope: i === 0 ? "row" : null, class: c.num ? "num" : c.class || null }, value ?? "—");
   })));
-  return h("div", { class: "table-wrap" }, h("table", {}, caption ? h("caption", {}, caption) : null,
+  // Focusable and named, so a table wider than the screen can be scrolled with the keyboard.
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption || "Table" },
+    h("table", {}, caption ? h("caption", {}, caption) : null,
     h("thead", {}, head), h("tbody", {}, body)));
 }
 
