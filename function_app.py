@@ -3,11 +3,12 @@
 import azure.functions as func
 
 from functions import analytics as analytics_functions
-from functions import auth, health, onboarding, portal, rooms, selftest, status, sync_queue, timers, webhooks
+from functions import auth, health, occupancy, onboarding, portal, rooms, selftest, status, sync_queue, timers, webhooks
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (health.bp, selftest.bp, onboarding.bp, rooms.bp, webhooks.bp, sync_queue.bp, timers.bp, status.bp):
+for blueprint in (health.bp, selftest.bp, onboarding.bp, rooms.bp, webhooks.bp, sync_queue.bp, timers.bp, status.bp,
+                  occupancy.bp):
     app.register_functions(blueprint)
 app.register_functions(analytics_functions.bp)
 app.register_functions(auth.bp)

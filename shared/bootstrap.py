@@ -16,6 +16,7 @@ from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
 from shared.messages import RoomChange
+from shared.occupancy.service import OccupancyService
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
 from shared.sync.notifications import NotificationService
 from shared.sync.room_changes import RoomChangeHandler
@@ -39,6 +40,7 @@ class Services:
     tokens: TokenSource | None = None
     analytics: Aggregation | None = None
     aggregates: AggregateStore | None = None
+    occupancy: OccupancyService | None = None
 
     def require_subscription_manager(self) -> SubscriptionManager:
         if self.subscription_manager is None:
@@ -110,6 +112,7 @@ def build_services(
             lifetime_minutes=settings.subscription_lifetime_minutes,
             renew_within_minutes=settings.subscription_renew_within_minutes),
         graph=graph, tokens=tokens, analytics=analytics, aggregates=aggregates,
+        occupancy=OccupancyService(tables, queues, clock, settings, graph=graph),
     )
 
 

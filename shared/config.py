@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # Admin sign-in (shared/admin): the key that encrypts session cookies, and how long a session lives.
     session_secret: SecretStr = SecretStr("")
     session_minutes: int = Field(default=60, ge=5, le=720)
+    # Occupancy sensors and the no-show release (issue 11)
+    occupancy_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    occupancy_max_rows: int = Field(default=20_000, ge=1, le=1_000_000)
+    occupancy_sample_hold_minutes: int = Field(default=15, ge=1, le=240)
+    occupancy_stale_minutes: int = Field(default=30, ge=5, le=1440)
+    noshow_schedule: str = "0 */5 * * * *"
     # Analytics (issue 15): where the room-day aggregates live, and the timer that re-enqueues lost marks
     analytics_container: str = Field(default="analytics", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     analytics_layout: Literal["parquet", "table"] = "parquet"
@@ -73,7 +79,8 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
         return value.rstrip("/")
 
-    @field_validator("catchup_schedule", "renew_schedule", "retention_schedule", "analytics_sweep_schedule")
+    @field_validator("catchup_schedule", "renew_schedule", "retention_schedule", "analytics_sweep_schedule",
+                     "noshow_schedule")
     @classmethod
     def _ncrontab(cls, value: str) -> str:
         if len(value.split()) != 6:

@@ -92,7 +92,7 @@ class TenantSettings(BaseModel):
     lookahead_days: int = Field(default=365, ge=1, le=1825)
     retention_days: int = Field(default=395, ge=1, le=3650)
     noshow_release: bool = False
-    grace_minutes: int = Field(default=10, ge=1, le=240)
+    grace_minutes: int = Field(default=10, ge=5, le=30)
     adhoc_threshold_minutes: int = Field(default=15, ge=0, le=10080)
     meetup_minutes: int = Field(default=10, ge=1, le=480)
     # analytics (issue 15): holidays take a day out of available time; zones per building name
@@ -101,6 +101,13 @@ class TenantSettings(BaseModel):
     holiday_subdivision: str | None = Field(default=None, max_length=10)
     building_time_zones: dict[str, IanaZone] = Field(default_factory=dict)
     directory_reads: bool = False  # organiser department in the groups view (Graph user department, cached)
+    # no-show release and sensor reports (issue 11); the release is off until noshow_release is true
+    noshow_release_rooms: list[Email] = Field(default_factory=list, max_length=5000)  # empty with buildings: all
+    noshow_release_buildings: list[str] = Field(default_factory=list, max_length=500)
+    noshow_long_block_minutes: int = Field(default=480, ge=30, le=1440)
+    noshow_min_lead_minutes: int = Field(default=10, ge=0, le=1440)
+    noshow_series_strikes: int = Field(default=0, ge=0, le=20)  # 0: never stop a series
+    ghost_series_strikes: int = Field(default=3, ge=2, le=50)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -132,6 +139,12 @@ class TenantSettingsUpdate(BaseModel):
     holiday_subdivision: str | None = None
     building_time_zones: dict[str, IanaZone] | None = None
     directory_reads: bool | None = None
+    noshow_release_rooms: list[Email] | None = None
+    noshow_release_buildings: list[str] | None = None
+    noshow_long_block_minutes: int | None = None
+    noshow_min_lead_minutes: int | None = None
+    noshow_series_strikes: int | None = None
+    ghost_series_strikes: int | None = None
 
     def apply(self, current: TenantSettings) -> TenantSettings:
         """The new settings; re-validated as a whole (raises pydantic.ValidationError)."""

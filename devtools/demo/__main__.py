@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from devtools.azurite import free_port
-from devtools.demo import live, onboarding, portal
+from devtools.demo import live, onboarding, portal, sensors
 from devtools.demo.stack import ROOT, Stack
 
 
@@ -66,6 +66,18 @@ def run(stack: Stack, *, seed: int, rooms: int) -> None:
     step("Live changes: a meeting booked and cancelled in Outlook reaches RoomCal through Graph notifications")
     live.book_and_cancel(stack, tid, organizer=f"admin@{domain}", rooms=handed)
     live.print_delivery(stack)
+
+    step("Occupancy sensors: each sensor mapped to its room, a week of presence posted by the sensor platform")
+    week = sensors.ingest_week(stack, tid)
+
+    step("Sensor analytics for that week: occupancy, no-shows, unused booked time, ad-hoc meet-ups")
+    sensors.print_analytics(stack, tid, week)
+
+    step("Policy simulator: what a no-show release would have done last week, before switching it on")
+    sensors.print_simulation(stack, tid, week)
+
+    step("No-show release: a meeting nobody came to, dry run first, then released as the room")
+    sensors.release_one(stack, tid, organizer=f"admin@{domain}", sensors=week["sensors"])
 
     step("Admin page: sign in with Entra (the emulator's) and see the office")
     stack.portal_url = portal.sign_in(stack, tid, admin=f"admin@{domain}")

@@ -200,4 +200,17 @@ def _presence(rng, out, start_local: datetime, dur: int, size: int, zone, anchor
         return
     begin = s + timedelta(minutes=rng.randint(0, 8))
     end = s + timedelta(minutes=max(10, dur - rng.randint(0, 10)))
-    out.append((begin, end, max(1, round(size * rng.uniform(0.5, 1.0)))))
+    people = max(1, round(size * rng.uniform(0.5, 1.0)))
+    begin, end = arrival(s, dur, begin, end)
+    out.append((begin, end, people))
+
+
+def arrival(start: datetime, dur: int, begin: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """Some attendees come late (after a 10-minute grace period) or leave early. A generator of its own, keyed by
+    the meeting's start and length, so the office's bookings (drawn from the main generator) stay as they were."""
+    r = random.Random(f"m365sim-arrival-{start.isoformat()}-{dur}")
+    if r.random() < 0.08 and dur >= 30:
+        begin = start + timedelta(minutes=r.randint(11, min(25, dur - 5)))
+    if r.random() < 0.1:
+        end = begin + timedelta(minutes=(end - begin) // timedelta(minutes=2))
+    return begin, max(end, begin + timedelta(minutes=5))

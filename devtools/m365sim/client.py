@@ -205,6 +205,12 @@ class ControlClient:
             "POST" if append else "PUT", f"/tenants/{tid}/rooms/{room}/occupancy", {"intervals": intervals}
         )
 
+    def set_sensor(self, tid: str, room: str, sensor_id: str | None, outages: list[dict] = ()) -> dict | None:
+        """Give a room a sensor (silent during ``outages``), or take it away with ``sensor_id=None``."""
+        if sensor_id is None:
+            return self._call("DELETE", f"/tenants/{tid}/rooms/{room}/sensor")
+        return self._call("PUT", f"/tenants/{tid}/rooms/{room}/sensor", {"id": sensor_id, "outages": list(outages)})
+
     def truth(self, tid: str, start: str | None = None, end: str | None = None, room: str | None = None) -> dict:
         """Ground truth over [start, end); ``room`` limits it to that room (faster for big offices)."""
         params = {k: v for k, v in (("start", start), ("end", end), ("room", room)) if v}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from werkzeug.routing import Rule
 
-from . import organizer
+from . import organizer, sensors
 from .calendar import instances
 from .control import ControlError, P, body_of, guarded, reply, tenant_of
 from .eventshape import render_instance
@@ -19,6 +19,7 @@ def rules() -> list[Rule]:
         ("/tenants/<tid>/meetings/<mid>", meeting, ["GET", "PATCH", "DELETE"]),
         ("/tenants/<tid>/meetings/<mid>/cancel", cancel, ["POST"]),
         ("/tenants/<tid>/rooms/<email>/occupancy", occupancy, ["GET", "PUT", "POST"]),
+        ("/tenants/<tid>/rooms/<email>/sensor", sensor, ["GET", "PUT", "DELETE"]),
         ("/tenants/<tid>/truth", truth, ["GET"]),
         ("/changes", changes, ["GET"]),
         ("/generate", generate, ["POST"]),
@@ -140,6 +141,31 @@ def occupancy(sim, request, tid, email):
     return reply({"room": key, "intervals": occupancy_json(t.occupancy.get(key, []))})
 
 
+def sensor(sim, request, tid, email):
+    """PUT ``{"id": "sn-1", "outages": [{"start", "end"}]}`` gives the room a sensor (silent in the outages);
+    DELETE removes it. The presence truth (``occupancy``) is what happened; a sensor reports it outside outages."""
+    t = tenant_of(sim, tid)
+    key = email.lower()
+    if request.method == "PUT":
+        b = body_of(request)
+        if not isinstance(b.get("id"), str) or not b["id"]:
+            raise ControlError("a sensor needs an id")
+        rows = [(_aware(o["start"]), _aware(o["end"])) for o in b.get("outages", [])]
+        if any(e <= s for s, e in rows):
+            raise ControlError("every outage needs end > start")
+        t.sensors[key], t.sensor_outages[key] = b["id"], sorted(rows)
+    elif request.method == "DELETE":
+        t.sensors.pop(key, None)
+        t.sensor_outages.pop(key, None)
+    return reply(sensor_json(t, key))
+
+
+def sensor_json(t, email: str) -> dict | None:
+    if email not in t.sensors:
+        return None
+    return {"id": t.sensors[email], "outages": sensors.outages_json(t.sensor_outages.get(email, []))}
+
+
 def occupancy_json(rows, start: datetime | None = None, end: datetime | None = None) -> list[dict]:
     return [
         {"start": s.isoformat().replace("+00:00", "Z"), "end": e.isoformat().replace("+00:00", "Z"), "people": n}
@@ -184,6 +210,7 @@ def truth_json(t, start: datetime, end: datetime, only: set[str] | None = None) 
             },
             "events": [render_instance(i) for i in found],
             "occupancy": occupancy_json(t.occupancy.get(email, []), start, end),
+            "sensor": sensor_json(t, email),
             "misconfiguration": t.labels.get(email),
         }
     return {

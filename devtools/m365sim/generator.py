@@ -15,9 +15,10 @@ rooms has at least two, and each room mailbox's events are in its building's zon
 Bookings: per room a popularity; a few all-day blocks (offsite, maintenance); weekly series, then singles in free
 slots (08:00-18:00 room time); sizes vs capacity, lead times (about a fifth ad hoc, under 15 minutes; the rest hours
 to weeks ahead), cancellations, private and online meetings. Sensors (past days only): attended meetings → presence;
-no-shows → none; ad-hoc meet-ups → presence without a booking. Bulk generation is an import, not a mutation: it
-writes no change log. Everything uses one ``random.Random`` per seed and stable iteration orders, so the same seed
-(and anchor) gives the same world, ids included.
+no-shows → none; ad-hoc meet-ups → presence without a booking; about three rooms in four have a sensor, some
+sensors go silent for a while, a few series turn into ghosts (``sensors``).
+Bulk generation is an import, not a mutation: it writes no change log. Everything uses one ``random.Random`` per
+seed and stable iteration orders, so the same seed (and anchor) gives the same world, ids included.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from . import generator_stats
+from . import generator_stats, sensors
 from .bookings import book_office
 from .calendar import Attendee
 from .world import Group, Mailbox, Place, RoleAssignment, RoomList, Scope, Tenant, User, World
@@ -238,4 +239,5 @@ def _generate(world, rng, seed, n_rooms, days_back, days_ahead, anchor, tenant_i
         group.members.add(email)
     book_office(world, t, rng, people, room_tz, anchor_dt, days_back, days_ahead)
     generator_stats.plant(world, t, seed, room_tz, anchor_dt, days_back, days_ahead)
+    sensors.equip(t, seed, anchor_dt - timedelta(days=days_back), anchor_dt)
     return t

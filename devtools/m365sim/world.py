@@ -170,6 +170,8 @@ class Tenant:
     copies: dict = field(default_factory=dict)  # raw id (bytes) of a single/master → calendar.Copy
     by_mailbox: dict = field(default_factory=dict)  # lower-case email → list[calendar.Copy]
     occupancy: dict[str, list[tuple[datetime, datetime, int]]] = field(default_factory=dict)
+    sensors: dict[str, str] = field(default_factory=dict)  # room email → sensor id (sensors.py)
+    sensor_outages: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)  # sensor silent
     labels: dict[str, str] = field(default_factory=dict)  # mailbox/place email → generator's misconfiguration
     analytics_profile: dict = field(default_factory=dict)  # what generator_stats planted, for tests and the demo
 

@@ -28,6 +28,13 @@ EXPECTED_HTTP = {
     "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
     "analytics": ("tenants/{tenant_id}/analytics/{table}", ["GET"], "function"),
     "analytics_rebuild": ("tenants/{tenant_id}/analytics/{table}", ["POST"], "function"),
+    "ingest_occupancy": ("tenants/{tenant_id}/occupancy", ["POST"], "function"),
+    "sensor_health": ("tenants/{tenant_id}/occupancy/health", ["GET"], "function"),
+    "queued_reports": ("tenants/{tenant_id}/occupancy/reports", ["GET"], "function"),
+    "occupancy_analytics": ("tenants/{tenant_id}/analytics/occupancy", ["GET"], "function"),
+    "ghost_series": ("tenants/{tenant_id}/analytics/occupancy/ghost-series", ["GET"], "function"),
+    "simulate_noshow_policy": ("tenants/{tenant_id}/noshow/simulate", ["GET"], "function"),
+    "release_noshows": ("tenants/{tenant_id}/noshow/release", ["POST"], "function"),
 }
 # The admin page's twin of every admin endpoint (functions.guard): same handler, session cookie instead of a key.
 _OPERATOR_ONLY = {"health", "selftest_start", "selftest_result", "consent_callback", "graph_notifications",
@@ -44,10 +51,12 @@ EXPECTED_HTTP |= {
     "openapi_document": ("openapi.json", ["GET"], "anonymous"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
-                  "subscription_maintenance": "subscription-maintenance", "recompute_analytics": "analytics-changes"}
+                  "subscription_maintenance": "subscription-maintenance", "recompute_analytics": "analytics-changes",
+                  "ingest_queued_occupancy": "occupancy-ingest"}
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
                   "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%",
-                  "sweep_analytics_marks": "%ROOMCAL_ANALYTICS_SWEEP_SCHEDULE%"}
+                  "sweep_analytics_marks": "%ROOMCAL_ANALYTICS_SWEEP_SCHEDULE%",
+                  "noshow_sweep": "%ROOMCAL_NOSHOW_SCHEDULE%"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():

@@ -30,6 +30,10 @@ def test_demo_runs_end_to_end_and_stops_by_itself(tmp_path):
     assert "RoomCal shows it as the room's next meeting" in out
     assert "RoomCal no longer shows it" in out
     assert "notification POSTs to RoomCal" in out
+    assert "0 rejected" in out and "room-days changed (idempotent)" in out and "hours lost per week" in out
+    assert "ad-hoc meet-ups" in out and "grace 10 min: would release" in out
+    assert "dry run: {'would_release': 1}" in out and "release: {'released': 1}" in out
+    assert "answered 'declined'" in out and "already_released" in out
     assert "Demo complete." in out
     assert "signed in through the emulator as admin@" in out and "/api/portal" in out
 

@@ -93,7 +93,7 @@ class TestTenantSettings:
         ({"office_hours": {"mon": {"start": "18:00", "end": "08:00"}}}, "start before they end"),
         ({"office_hours": {"monday": {"start": "08:00", "end": "18:00"}}}, "mon"),
         ({"retention_days": 30}, "at least backfill_days"),
-        ({"grace_minutes": 0}, "greater than or equal to 1"),
+        ({"grace_minutes": 0}, "greater than or equal to 5"),
         ({"colour": "blue"}, "Extra inputs are not permitted"),
     ])
     def test_invalid_settings_explain_themselves(self, fields, says):

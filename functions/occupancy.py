@@ -1,0 +1,95 @@
+"""Occupancy sensors over HTTP, the occupancy-ingest queue and the no-show timer: ingest, sensor health, sensor
+analytics (JSON/CSV/XLSX), ghost series, the policy simulator, the no-show release (dry run or real)."""
+
+import azure.functions as func
+
+from functions.http import handles_errors, json_response
+from shared import bootstrap
+from shared.occupancy import exports
+from shared.occupancy.ingest import QUEUE
+
+bp = func.Blueprint()
+
+
+@bp.route(route="tenants/{tenant_id}/occupancy", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def ingest_occupancy(req: func.HttpRequest) -> func.HttpResponse:
+    report = bootstrap.get_services().occupancy.ingest_body(
+        req.route_params["tenant_id"], req.get_body(), req.headers.get("content-type") or "")
+    stored = report["accepted"] + report["duplicates"]
+    if report["received"] and not stored:
+        return json_response({"error": "invalid_input", "message": "no row could be stored",
+                              "fix": "correct the rows listed in detail.errors", "detail": report}, 400)
+    return json_response(report)
+
+
+@bp.route(route="tenants/{tenant_id}/occupancy/health", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def sensor_health(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(bootstrap.get_services().occupancy.health(req.route_params["tenant_id"]))
+
+
+@bp.route(route="tenants/{tenant_id}/occupancy/reports", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def queued_reports(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(bootstrap.get_services().occupancy.queued_reports(req.route_params["tenant_id"]))
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=QUEUE, connection="AzureWebJobsStorage")
+def ingest_queued_occupancy(msg: func.QueueMessage) -> None:
+    bootstrap.get_services().occupancy.ingest_message(msg.get_json())
+
+
+def _table_response(body: dict, rows_key: str, name: str, fmt: str) -> func.HttpResponse:
+    rows = body[rows_key]
+    if fmt == "csv":
+        return func.HttpResponse(exports.to_csv(rows), mimetype="text/csv", charset="utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    if fmt == "xlsx":
+        sheets = {name: rows}
+        if isinstance(body.get("summary"), dict):
+            sheets["summary"] = [body["summary"]]
+        return func.HttpResponse(exports.to_xlsx(sheets), headers={
+            "Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return json_response(body)
+
+
+@bp.route(route="tenants/{tenant_id}/analytics/occupancy", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def occupancy_analytics(req: func.HttpRequest) -> func.HttpResponse:
+    params = dict(req.params)
+    body = bootstrap.get_services().occupancy.report(req.route_params["tenant_id"], params)
+    return _table_response(body, "rooms", "occupancy", params.get("format", "json"))
+
+
+@bp.route(route="tenants/{tenant_id}/analytics/occupancy/ghost-series", methods=["GET"],
+          auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def ghost_series(req: func.HttpRequest) -> func.HttpResponse:
+    params = dict(req.params)
+    body = bootstrap.get_services().occupancy.ghost_series(req.route_params["tenant_id"], params)
+    return _table_response(body, "series", "ghost-series", params.get("format", "json"))
+
+
+@bp.route(route="tenants/{tenant_id}/noshow/simulate", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def simulate_noshow_policy(req: func.HttpRequest) -> func.HttpResponse:
+    params = dict(req.params)
+    body = bootstrap.get_services().occupancy.simulate(req.route_params["tenant_id"], params)
+    return _table_response(body, "rooms", "noshow-simulation", params.get("format", "json"))
+
+
+@bp.route(route="tenants/{tenant_id}/noshow/release", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def release_noshows(req: func.HttpRequest) -> func.HttpResponse:
+    dry_run = (req.params.get("dry_run") or "").lower() in ("1", "true", "yes")
+    result = bootstrap.get_services().occupancy.release().sweep(req.route_params["tenant_id"], dry_run=dry_run)
+    return json_response(result.as_dict())
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_NOSHOW_SCHEDULE%", use_monitor=True)
+def noshow_sweep(timer: func.TimerRequest) -> None:
+    occupancy = bootstrap.get_services().occupancy
+    if occupancy.graph is not None:
+        occupancy.release().sweep_all()
