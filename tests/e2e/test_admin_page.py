@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from devtools.demo import sensors
 from functions.guard import OPERATIONS, SESSION_PREFIX
 from tests.e2e.pages import Admin
 
@@ -102,6 +103,7 @@ def test_rooms_show_why_each_room_is_not_synced(admin, stack):
         return synced and all(r["last_sync_at"] and r["subscription_expires_at"] for r in synced)
 
     wait_until(initial_sync_done, what="the initial sync of every synced room")
+    sensors.ingest_week(stack, tid)  # the facility manager links sensors; the platform posts a week of presence
     admin.tab("Rooms", "table")
     text = page.locator("table").first.inner_text()
     assert "not synced" in text and "synced" in text
@@ -122,7 +124,15 @@ def test_analytics_and_its_csv_download(admin, stack):
     page.locator("#a-series, main .notice").first.wait_for()
     notice = page.locator("main .notice")
     assert notice.count() == 0, notice.first.inner_text()
-    page.wait_for_function("document.querySelectorAll('canvas').length >= 3")
+    page.wait_for_function("document.querySelectorAll('canvas').length >= 6")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(admin.shots / "admin-analytics-top.png"))
+    page.get_by_role("heading", name="Occupancy sensors").wait_for()
+    page.get_by_text("No-show rate").wait_for()
+    page.get_by_label("Grace period (minutes, 5-30)").fill("15")
+    page.get_by_role("button", name="Simulate").click()
+    page.locator("form[aria-label='Policy simulator'] .kpi").first.wait_for()
+    assert "Hours freed" in page.locator("form[aria-label='Policy simulator']").inner_text()
     assert admin.check("analytics", phone=True) == []
     with page.expect_download() as download:
         page.locator("a[data-table=rooms]", has_text="CSV").click()
@@ -146,8 +156,11 @@ def test_settings_page(admin):
     threshold = page.get_by_label("Ad-hoc threshold (minutes)")
     threshold.fill("20")
     page.get_by_role("button", name="Save settings").click()
-    page.get_by_text("Saved: adhoc_threshold_minutes").wait_for()
+    page.locator("main .notice").first.wait_for()
+    assert page.locator("main .notice").first.inner_text() == "Saved: adhoc_threshold_minutes."
     assert page.get_by_role("button", name="Offboard this organisation").is_disabled()
+    page.get_by_role("button", name="Preview: what would be released now").click()
+    page.get_by_text(re.compile(r"Dry run: \d+ meetings would be released now")).wait_for()
     assert admin.check("settings", phone=True) == []
     assert admin.csp_violations == []
 

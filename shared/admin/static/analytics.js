@@ -228,19 +228,95 @@ export function capacityUse(rows) {
   return buckets;
 }
 
+const SENSOR_KPIS = [["occupancy_rate", "Occupancy rate"], ["no_show_rate", "No-show rate"], ["no_shows", "No-shows"],
+  ["unused_booked_share", "Unused booked time"], ["hours_lost_per_week", "Hours lost per week"], ["meetups", "Ad-hoc meet-ups"],
+  ["released", "Released"], ["coverage", "Sensor coverage"]];
+
 async function occupancy(tid, query) {
   const section = h("section", { class: "card", "aria-labelledby": "a-occ" }, h("h2", { id: "a-occ" }, "Occupancy sensors"));
+  let occ;
   try {
-    const occ = await api.get(api.tenantPath(tid, `/analytics/occupancy?${query}`));
-    const rows = asRows(occ.rooms || occ);
-    section.append(h("p", { class: "muted" }, "Occupancy, no-shows, unused booked time, ad-hoc meet-ups and releases for rooms "
-      + "with a sensor. A room without a sensor, or with a silent one, shows no data — never zero."),
-    occ.totals ? kpiRow(occ.totals) : null, downloads(tid, "occupancy", query, "occupancy"), autoTable(rows, "Occupancy by room"));
+    occ = await api.get(api.tenantPath(tid, `/analytics/occupancy?${query}`));
   } catch (e) {
-    section.append(e.status === 404 ? h("p", { class: "muted" }, "No occupancy data: connect sensors to rooms (Rooms tab, "
-      + "sensor column) and send their presence to RoomCal.") : errorNotice(e));
+    section.append(e.status === 404 && !(e.body && e.body.error) ? h("p", { class: "muted" }, "Occupancy is not available "
+      + "in this deployment.") : errorNotice(e));
+    return section;
   }
+  const s = occ.summary || {};
+  if (!s.rooms_with_sensor) {
+    section.append(h("p", { class: "muted" }, "No room has a sensor yet: link sensors on the Rooms tab (Sensor column) and "
+      + "let the sensor platform send presence to RoomCal."));
+    return section;
+  }
+  const sensorRooms = (occ.rooms || []).filter((r) => r.data !== "no_sensor");
+  section.append(
+    h("p", { class: "muted" }, `${s.rooms_with_sensor} rooms with a sensor. A room without one, or with a silent one, `
+      + "shows no data — never zero. No-show: a booked meeting with no presence at any time during it."),
+    h("div", { class: "kpis" }, SENSOR_KPIS.filter(([k]) => s[k] !== undefined).map(([k, name]) =>
+      h("div", { class: "kpi" }, h("div", { class: "muted" }, name), h("div", { class: "value" }, format(k, s[k]))))),
+    chartBox("chart-occ", "Bar chart of booked and used minutes per room with a sensor"),
+    downloads(tid, "occupancy", query, "occupancy"),
+    details("Figures per room", autoTable(sensorRooms.map(pick(["room", "data", "occupancy_rate", "meetings", "no_shows",
+      "unused_booked_minutes", "meetups", "released"])), "Occupancy by room")),
+    await ghostSeries(tid, query),
+    simulator(tid, query));
+  requestAnimationFrame(() => {
+    const top = [...sensorRooms].sort((a, b) => (b.booked_minutes || 0) - (a.booked_minutes || 0)).slice(0, 12);
+    const canvas = document.getElementById("chart-occ");
+    if (!canvas || !window.Chart) return;
+    charts.push(new window.Chart(canvas, {
+      type: "bar",
+      data: { labels: top.map((r) => r.name || r.room),
+        datasets: [{ label: "Booked minutes", data: top.map((r) => r.booked_minutes), backgroundColor: "#93c5fd" },
+          { label: "Booked and used", data: top.map((r) => r.booked_used_minutes), backgroundColor: "#1d4ed8" }] },
+      options: { maintainAspectRatio: false, animation: false },
+    }));
+  });
   return section;
+}
+
+function pick(keys) {
+  return (row) => Object.fromEntries(keys.filter((k) => k in row).map((k) => [k, row[k]]));
+}
+
+async function ghostSeries(tid, query) {
+  try {
+    const ghosts = await api.get(api.tenantPath(tid, `/analytics/occupancy/ghost-series?${query}`));
+    return h("div", {}, h("h3", {}, "Ghost series"), h("p", { class: "muted" }, "Recurring meetings whose occurrences keep "
+      + "ending as no-shows."), autoTable((ghosts.series || []).map((g) => { const { occurrences, ...rest } = g; return rest; }),
+      "Recurring series with repeated no-shows"));
+  } catch (e) {
+    return errorNotice(e);
+  }
+}
+
+function simulator(tid, query) {
+  const grace = h("input", { type: "number", min: 5, max: 30, value: 10, required: true });
+  const longBlock = h("input", { type: "number", min: 30, max: 1440, value: 480 });
+  const minLead = h("input", { type: "number", min: 0, max: 1440, value: 5 });
+  const out = h("div", { "aria-live": "polite" });
+  const form = h("form", { "aria-label": "Policy simulator" }, h("h3", {}, "Policy simulator"),
+    h("p", { class: "muted" }, "Replays this range's bookings and presence through a candidate no-show policy: what it would "
+      + "have released, the hours freed, and the meetings it would have wrongly released (presence after the grace period)."),
+    h("div", { class: "filters" }, field("Grace period (minutes, 5-30)", grace), field("Skip blocks of at least (minutes)", longBlock),
+      field("Skip bookings made less than (minutes) before the start", minLead), h("button", { type: "submit" }, "Simulate")), out);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const q = new URLSearchParams(query);
+    q.set("grace_minutes", grace.value);
+    q.set("long_block_minutes", longBlock.value);
+    q.set("min_lead_minutes", minLead.value);
+    try {
+      const sim = await api.get(api.tenantPath(tid, `/noshow/simulate?${q}`));
+      out.replaceChildren(kpiRow(sim.summary || {}), h("p", { class: "downloads" }, "Download: ",
+        h("a", { href: api.tenantPath(tid, `/noshow/simulate?${q}&format=csv`), download: "" }, "CSV"),
+        h("a", { href: api.tenantPath(tid, `/noshow/simulate?${q}&format=xlsx`), download: "" }, "Excel")),
+      details("Per room", autoTable(sim.rooms || [], "Simulated releases by room")));
+    } catch (e) {
+      out.replaceChildren(errorNotice(e));
+    }
+  });
+  return form;
 }
 
 function kpiRow(totals) {

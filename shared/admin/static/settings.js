@@ -91,8 +91,9 @@ function editor(key, prop, value, canChange) {
     input = h("textarea", { rows: 4, disabled: !canChange }, JSON.stringify(value ?? {}, null, 1));
     read = () => JSON.parse(input.value || "{}");
   } else {
-    input = h("input", { type: "text", value: value ?? "", disabled: !canChange });
-    read = () => input.value.trim();
+    const nullable = (prop.anyOf || []).some((o) => o.type === "null");
+    input = h("input", { type: "text", value: value ?? "", disabled: !canChange, pattern: kind.pattern });
+    read = () => input.value.trim() || (nullable ? null : "");
   }
   input.id = `s-${key}`;
   return { key, value: read, el: field(name, input, HELP[key]) };
@@ -123,14 +124,17 @@ function normalise(hours) {
 function releasePreview(tid) {
   const out = h("div", { "aria-live": "polite" });
   const button = h("button", { type: "button", class: "secondary", id: "release-preview" }, "Preview: what would be released now");
-  button.addEventListener("click", () => busy(button, api.send("POST", api.tenantPath(tid, "/occupancy/release?dry_run=true"), {})
-    .then((r) => out.replaceChildren(h("p", {}, `${(r.candidates || r.released || []).length} meetings would be released.`),
-      table({ rows: r.candidates || r.released || [], columns: Object.keys((r.candidates || r.released || [{}])[0] || {})
-        .map((k) => ({ label: k, cell: (x) => (typeof x[k] === "object" ? JSON.stringify(x[k]) : x[k]) })) })))
-    .catch((e) => out.replaceChildren(e.status === 404 ? h("p", { class: "muted" }, "No-show release is not available in this deployment.") : errorNotice(e)))));
+  button.addEventListener("click", () => busy(button, api.send("POST", api.tenantPath(tid, "/noshow/release?dry_run=true"))
+    .then((r) => out.replaceChildren(
+      h("p", {}, `Dry run: ${(r.counts || {}).would_release || 0} meetings would be released now; nothing was declined.`),
+      table({ caption: "Meetings the release looked at", rows: r.meetings || [], empty: "No meeting is in its grace period now.",
+        columns: [{ label: "Room", key: "room" }, { label: "Start", key: "start" }, { label: "Decision", key: "decision" },
+          { label: "Why", key: "reason" }] })))
+    .catch((e) => out.replaceChildren(errorNotice(e)))));
   return h("section", { class: "card", "aria-labelledby": "s-release" }, h("h2", { id: "s-release" }, "No-show release"),
     h("p", {}, "With sensors, RoomCal can decline a booked meeting as the room when nobody turned up within the grace period, "
-      + "so the room becomes free. It is off until you switch it on above; preview what it would do first (dry run: nothing is declined)."),
+      + "so the room becomes free. It is off until you switch it on above; try the policy simulator on the Analytics tab, "
+      + "and preview what it would do now (dry run: nothing is declined)."),
     h("div", { class: "actions" }, button), out);
 }
 
