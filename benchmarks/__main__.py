@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from benchmarks import freshness, graph_requests, initial_sync, notification_ack
+from benchmarks import admin_access, freshness, graph_requests, initial_sync, notification_ack
 from benchmarks.report import RESULTS
 
 BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.main,
               "graph_requests": graph_requests.main, "initial_sync": initial_sync.main}
+BENCHMARKS["admin_access"] = admin_access.main
 
 
 def main(argv: list[str]) -> int:
