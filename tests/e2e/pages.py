@@ -50,6 +50,7 @@ class Admin:
         if phone:
             self.page.set_viewport_size({"width": 390, "height": 844})
             self.page.screenshot(path=str(self.shots / f"{self.prefix}-{name}-phone.png"), full_page=full_page)
+            self.page.screenshot(path=str(self.shots / f"{self.prefix}-{name}-phone-screen.png"))
             overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             self.page.set_viewport_size({"width": 1280, "height": 900})
             assert overflow <= 1, f"{name}: the page scrolls sideways at phone width ({overflow}px)"
