@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from benchmarks import admin_access, freshness, graph_requests, initial_sync, notification_ack
+from benchmarks import admin_access, analytics, freshness, graph_requests, initial_sync, notification_ack, occupancy
 from benchmarks.report import RESULTS
 
 BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.main,
-              "graph_requests": graph_requests.main, "initial_sync": initial_sync.main}
+              "graph_requests": graph_requests.main, "initial_sync": initial_sync.main,
+              "analytics": analytics.main, "occupancy": occupancy.main}
 BENCHMARKS["admin_access"] = admin_access.main
 
 

@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 
 from shared.analytics.aggregation import Aggregation
+from shared.analytics.departments import Departments
 from shared.analytics.store import AggregateStore
 from shared.clock import SystemClock
 from shared.config import Settings, get_settings
@@ -94,7 +95,8 @@ def build_services(
     clock = clock or SystemClock()
     aggregates = aggregates or _build_aggregates(settings, tables, connection)
     analytics = Aggregation(tables, aggregates, clock, hash_key=settings.hash_key.get_secret_value(), queues=queues,
-                            graph=graph)
+                            graph=graph, department=None if graph is None else Departments(
+                                tables, graph, clock, hash_key=settings.hash_key.get_secret_value()))
     directory = SubscriptionDirectory(tables, ttl_seconds=settings.subscription_cache_seconds)
     leases = RoomSyncLeases(tables, queues, clock, lease_seconds=settings.sync_lease_seconds,
                             max_rounds=settings.sync_max_rounds)

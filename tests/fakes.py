@@ -209,6 +209,7 @@ class FakeGraph:
         self.reauthorized: list[str] = []
         self.calls: list[tuple[str, str, str | None]] = []
         self.time_zones: dict[tuple[str, str], str] = {}  # (tenant, mailbox) -> mailboxSettings.timeZone
+        self.departments: dict[tuple[str, str], str] = {}  # (tenant, person) -> department
         self._seq = itertools.count(1)
 
     # -- driving the world
@@ -267,6 +268,10 @@ class FakeGraph:
     def get_user(self, tenant, email):
         self._enter("get_user", tenant, email)
         return {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, email.lower())), "mail": email, "userPrincipalName": email}
+
+    def get_user_department(self, tenant, email):
+        self.calls.append(("get_user_department", tenant, email.lower()))
+        return self.departments.get((tenant, email.lower()), "")
 
     def get_mailbox_time_zone(self, tenant, mailbox):
         self._enter("get_mailbox_time_zone", tenant, mailbox)

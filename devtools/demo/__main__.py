@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from devtools.azurite import free_port
-from devtools.demo import live, onboarding, portal, sensors
+from devtools.demo import analytics, live, onboarding, portal, sensors
 from devtools.demo.stack import ROOT, Stack
 
 
@@ -66,6 +66,9 @@ def run(stack: Stack, *, seed: int, rooms: int) -> None:
     step("Live changes: a meeting booked and cancelled in Outlook reaches RoomCal through Graph notifications")
     live.book_and_cancel(stack, tid, organizer=f"admin@{domain}", rooms=handed)
     live.print_delivery(stack)
+
+    step("Analytics: the office's last eight weeks, and the same as CSV and Excel")
+    analytics.headline(stack, tid, len(handed), stack.run_dir)
 
     step("Occupancy sensors: each sensor mapped to its room, a week of presence posted by the sensor platform")
     week = sensors.ingest_week(stack, tid)

@@ -22,6 +22,7 @@ from . import (
     control_notifications,
     decline,
     delta,
+    directory_users,
     entra,
     events,
     mailboxsettings,
@@ -40,7 +41,7 @@ from .tokens import TokenService
 from .world import World
 
 log = logging.getLogger(__name__)
-GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions, mailboxsettings)
+GRAPH_MODULES = (places, events, delta, decline, batch, subscriptions, mailboxsettings, directory_users)
 ENTRA_MODULES = (entra, consent, signin)
 CONTROL_MODULES = (control, control_directory, control_calendar, control_notifications)
 

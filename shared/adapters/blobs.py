@@ -53,6 +53,12 @@ class AzureBlobs:
         except AzureError as exc:
             raise Unavailable(f"blob storage unreachable: {type(exc).__name__}") from exc
 
+    def etags(self, prefix: str) -> dict[str, str]:
+        try:
+            return {b.name: b.etag for b in self._client().list_blobs(name_starts_with=prefix)}
+        except AzureError as exc:
+            raise Unavailable(f"blob storage unreachable: {type(exc).__name__}") from exc
+
     def delete(self, name: str) -> None:
         with contextlib.suppress(ResourceNotFoundError):
             self._client().delete_blob(name)

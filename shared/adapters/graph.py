@@ -93,6 +93,12 @@ class GraphClient:
         return self._call(tenant, "GET", f"/users/{_seg(email, 'e-mail')}", mailbox=email,
                           params={"$select": "id,mail,userPrincipalName"})
 
+    def get_user_department(self, tenant: str, email: str) -> str:
+        """A person's department (analytics groups, only with directory reads on; needs User.Read.All).
+        https://learn.microsoft.com/graph/api/user-get"""
+        body = self._call(tenant, "GET", f"/users/{_seg(email, 'e-mail')}", params={"$select": "department"})
+        return str(body.get("department") or "")
+
     def get_mailbox_time_zone(self, tenant: str, mailbox: str) -> str:
         """The mailbox's time zone as Exchange keeps it (usually a Windows name; map with shared.timezones).
         Needs MailboxSettings.Read, or RBAC role 'Application MailboxSettings.Read' in the room's scope.

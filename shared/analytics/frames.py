@@ -33,8 +33,8 @@ SCHEMA: dict[str, pl.DataType] = {
 KEYS = ("room", "day")
 
 
-def empty() -> pl.DataFrame:
-    return pl.DataFrame(schema=SCHEMA)
+def empty(columns=None) -> pl.DataFrame:
+    return pl.DataFrame(schema={k: SCHEMA[k] for k in columns} if columns else SCHEMA)
 
 
 def to_frame(days: Iterable[RoomDay]) -> pl.DataFrame:
@@ -64,6 +64,6 @@ def sort(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(list(KEYS))
 
 
-def conform(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with exactly SCHEMA's columns and types (what a store read back may have loosened)."""
-    return frame.select([pl.col(name).cast(dtype) for name, dtype in SCHEMA.items()])
+def conform(frame: pl.DataFrame, columns=None) -> pl.DataFrame:
+    """``frame`` with exactly SCHEMA's columns (or ``columns``) and types (what a store read may have loosened)."""
+    return frame.select([pl.col(name).cast(SCHEMA[name]) for name in (columns or SCHEMA)])

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +32,10 @@ DATASETS = ("bookings", "occupancy")  # occupancy: the sensor sibling of booking
 
 
 class AggregateStore(Protocol):
-    def read(self, tenant: str, dataset: str, months: Sequence[str]) -> pl.DataFrame:
-        """All rows of those months, concatenated (an empty frame when none are stored)."""
+    def read(self, tenant: str, dataset: str, months: Sequence[str],
+             columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """All rows of those months, concatenated (an empty frame when none are stored); only ``columns``
+        when given (a query that needs a few columns reads only those where the layout allows)."""
 
     def write_month(self, tenant: str, dataset: str, month: str, frame: pl.DataFrame) -> None:
         """Replace the whole month with ``frame`` (the full rebuild)."""
@@ -60,6 +63,9 @@ class BlobPort(Protocol):
     def list(self, prefix: str) -> list[str]:
         """Names under ``prefix``, ascending."""
 
+    def etags(self, prefix: str) -> dict[str, str]:
+        """Name → ETag of the blobs under ``prefix`` (one listing request)."""
+
     def delete(self, name: str) -> None:
         """Delete; succeed when already gone."""
 
@@ -71,25 +77,53 @@ def _parquet(frame: pl.DataFrame) -> bytes:
 
 
 class ParquetAggregateStore:
-    def __init__(self, blobs: BlobPort, *, retries: int = 8) -> None:
-        self._blobs, self._retries = blobs, retries
+    """Months already read stay parsed in memory, keyed by ETag: a read lists the tenant's months once and
+    downloads only those that changed since (bounded by ``cache_rows``)."""
+
+    def __init__(self, blobs: BlobPort, *, retries: int = 8, cache_rows: int = 500_000) -> None:
+        self._blobs, self._retries, self._cache_rows = blobs, retries, cache_rows
+        self._cache: dict[str, tuple[str, pl.DataFrame]] = {}
+        self._lock = threading.Lock()
 
     @staticmethod
     def name(tenant: str, dataset: str, month: str) -> str:
         return f"{dataset}/{tenant}/{month}.parquet"
 
-    def _get(self, name: str) -> tuple[pl.DataFrame, str | None]:
+    def _get(self, name: str, columns: Sequence[str] | None = None) -> tuple[pl.DataFrame, str | None]:
         try:
             data, etag = self._blobs.get(name)
         except NotFound:
-            return frames.empty(), None
-        return frames.conform(pl.read_parquet(io.BytesIO(data))), etag
+            return frames.empty(columns), None
+        return frames.conform(pl.read_parquet(io.BytesIO(data), columns=list(columns) if columns else None),
+                              columns), etag
 
-    def read(self, tenant: str, dataset: str, months: Sequence[str]) -> pl.DataFrame:
+    def read(self, tenant: str, dataset: str, months: Sequence[str],
+             columns: Sequence[str] | None = None) -> pl.DataFrame:
         names = [self.name(tenant, dataset, m) for m in months]
+        current = self._blobs.etags(f"{dataset}/{tenant}/")
         with ThreadPoolExecutor(min(_READ_THREADS, max(1, len(names)))) as pool:
-            parts = [f for f, _ in pool.map(self._get, names)]
-        return pl.concat([frames.empty(), *parts], how="vertical") if parts else frames.empty()
+            parts = list(pool.map(lambda n: self._cached(n, current.get(n)), names))
+        part_columns = list(columns) if columns else list(frames.SCHEMA)
+        return pl.concat([frames.empty(columns), *(p.select(part_columns) for p in parts if p is not None)],
+                         how="vertical")
+
+    def _cached(self, name: str, etag: str | None) -> pl.DataFrame | None:
+        if etag is None:
+            return None
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit is not None and hit[0] == etag:
+            return hit[1]
+        frame, got = self._get(name)
+        with self._lock:
+            self._cache[name] = (got or etag, frame)
+            while sum(f.height for _, f in self._cache.values()) > self._cache_rows and len(self._cache) > 1:
+                self._cache.pop(next(iter(self._cache)))
+        return frame
+
+    def forget_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def write_month(self, tenant: str, dataset: str, month: str, frame: pl.DataFrame) -> None:
         self._blobs.put(self.name(tenant, dataset, month), _parquet(frames.conform(frame)))
@@ -152,10 +186,12 @@ class PackedTableAggregateStore:
         rows = list(self._tables.query(TABLE, self.partition(tenant, dataset, month)))
         return pl.concat([frames.empty(), *map(self._unpack, rows)]) if rows else frames.empty()
 
-    def read(self, tenant: str, dataset: str, months: Sequence[str]) -> pl.DataFrame:
+    def read(self, tenant: str, dataset: str, months: Sequence[str],
+             columns: Sequence[str] | None = None) -> pl.DataFrame:
         with ThreadPoolExecutor(min(_READ_THREADS, max(1, len(months)))) as pool:
             parts = list(pool.map(self._read_month, [(tenant, dataset, m) for m in months]))
-        return frames.sort(pl.concat([frames.empty(), *parts])) if parts else frames.empty()
+        frame = frames.sort(pl.concat([frames.empty(), *parts]))
+        return frame.select(list(columns)) if columns else frame
 
     def write_month(self, tenant: str, dataset: str, month: str, frame: pl.DataFrame) -> None:
         entities = self._entities(tenant, dataset, month, frame)
@@ -207,6 +243,9 @@ class MemoryBlobs:
 
     def list(self, prefix: str) -> list[str]:
         return sorted(n for n in self.blobs if n.startswith(prefix))
+
+    def etags(self, prefix: str) -> dict[str, str]:
+        return {n: self.blobs[n][1] for n in self.list(prefix)}
 
     def delete(self, name: str) -> None:
         self.blobs.pop(name, None)

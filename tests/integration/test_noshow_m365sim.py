@@ -4,12 +4,14 @@ never twice, never with presence in the grace period, never without verified wri
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from devtools import sensorsim
 from devtools.m365sim import ControlClient, Emulator
+from devtools.m365sim.canary import CANARY_PREFIX
 from devtools.m365sim.world import DEFAULT_CLIENT_ID, DEFAULT_SECRET
 from shared import bootstrap
 from shared.adapters.tables import AzureTableStore
@@ -116,6 +118,9 @@ def test_dry_run_then_a_real_decline_as_the_room_once(sim, services):
     today = now.date().isoformat()
     report = services.occupancy.report(tid, {"from": today, "to": today, "room": good1})
     assert report["rooms"][0]["released"] == 1
+    stored = [row for table in ("NoShowReleases", "Audit", "Occupancy") for row in services.tables.query(table)]
+    seen = json.dumps([stored, done, report], default=str)
+    assert stored and CANARY_PREFIX not in seen and "join" not in seen.lower()  # no subject, body or join URL
 
 
 def test_no_release_while_write_access_is_not_verified(sim, services):

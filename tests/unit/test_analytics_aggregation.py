@@ -87,3 +87,30 @@ def test_event_rows_mark_rooms_and_the_first_mark_enqueues():
     state = tables.get(STATE, T, ROOMS[1])
     assert (state["time_zone"], state["time_zone_source"]) == ("Europe/Amsterdam", "tenant")
     assert state["mailbox_zone_error"].startswith("mailbox_not_found")
+
+
+def test_departments_only_with_directory_reads_cached_by_pseudonym():
+    from shared.analytics.departments import TABLE, Departments
+
+    tables, clock, _, rows = _world()
+    graph = FakeGraph()
+    graph.add_room(T, ROOMS[0])
+    graph.departments[(T, "organizer@contoso.com")] = "Finance"
+    departments = Departments(tables, graph, clock, hash_key="k")
+    agg = Aggregation(tables, ParquetAggregateStore(MemoryBlobs()), clock, hash_key="k", graph=graph,
+                      department=departments)
+    _book(rows, ROOMS[0], datetime(2026, 11, 3, 9, tzinfo=UTC), 60, "d1")
+    agg.refresh_room(T, ROOMS[0])
+    groups = [g for d in frames.from_frame(agg._store.read(T, "bookings", ["2026-11"])) for g in d.groups]
+    assert [(g.domain, g.department) for g in groups] == [("contoso.com", "")]  # directory reads off
+    tenant = Tenant.from_entity(tables.get("Tenants", "tenant", T))
+    tables.upsert("Tenants", Tenant(**{**tenant.model_dump(), "settings": tenant.settings.model_copy(
+        update={"directory_reads": True})}).to_entity())
+    agg.refresh_room(T, ROOMS[0])
+    agg.refresh_room(T, ROOMS[0])
+    groups = [g for d in frames.from_frame(agg._store.read(T, "bookings", ["2026-11"])) for g in d.groups]
+    assert [(g.domain, g.department, g.meetings) for g in groups] == [("contoso.com", "Finance", 1)]
+    assert [c for c in graph.calls if c[0] == "get_user_department"] == [
+        ("get_user_department", T, "organizer@contoso.com")]  # cached afterwards
+    stored = list(tables.query(TABLE))
+    assert stored and "organizer@contoso.com" not in str(stored)

@@ -174,4 +174,4 @@ def test_a_series_is_stopped_after_n_released_occurrences_in_a_row():
     w.release().sweep(TID)  # stopped once only
     assert [d[2] for d in w.graph.declined] == [*occurrences, master]
     assert "rest of this series" in w.graph.declined[-1][3] and "last 2 meetings" in w.graph.declined[-1][3]
-    assert audit.list_entries(w.tables, tenant_id=TID)[0]["action"] == "noshow.series_stopped"
+    assert "noshow.series_stopped" in [e["action"] for e in audit.list_entries(w.tables, tenant_id=TID)]

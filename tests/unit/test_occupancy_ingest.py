@@ -148,3 +148,22 @@ def test_a_sample_late_in_the_day_holds_into_the_next_day():
     start = datetime(2026, 3, 10, tzinfo=UTC)
     assert minute_states({day: rd}, start, start + timedelta(minutes=12), hold=15) == bytes([OCCUPIED] * 10
                                                                                              + [NO_DATA] * 2)
+
+
+def test_sensor_health_says_stale_never_reported_and_lists_the_gaps(world):
+    from shared.occupancy.health import sensor_health
+
+    tables, clock, ingest, _ = world
+    tables.upsert("Rooms", Room(tenant_id=TID, email="room3@contoso.com", sensor_id="sn-3").to_entity())
+    rows = [{"sensor": "sn-1", "start": _z(NOW - timedelta(hours=5)), "end": _z(NOW - timedelta(hours=4))},
+            {"sensor": "sn-1", "start": _z(NOW - timedelta(hours=2)), "end": _z(NOW - timedelta(minutes=40)),
+             "occupied": False}]
+    ingest.ingest(TID, *occ.rows_from_json({"intervals": rows}))
+    health = {r["room"]: r for r in sensor_health(tables, clock, TID, hold=15, stale_minutes=30, days=1)["rooms"]}
+    r1 = health[R1]
+    assert r1["status"] == "stale" and r1["last_report"] == _z(NOW - timedelta(minutes=40))
+    assert [(g["start"], g["end"]) for g in r1["gaps"]] == [
+        (_z(NOW - timedelta(days=1)), _z(NOW - timedelta(hours=5))),
+        (_z(NOW - timedelta(hours=4)), _z(NOW - timedelta(hours=2))),
+        (_z(NOW - timedelta(minutes=40)), _z(NOW))]
+    assert health["room3@contoso.com"]["status"] == "never_reported" and health[R2]["status"] == "no_sensor"

@@ -25,7 +25,7 @@ from tests.fakes import FixedClock, InMemoryTables
 
 HASH = "k" * 32
 ANCHOR = datetime(2026, 3, 30, tzinfo=UTC)  # a Monday; Europe changes to summer time on 29 March 2026
-FIRST, LAST = date(2026, 3, 16), date(2026, 3, 27)
+FIRST, LAST = date(2026, 3, 16), date(2026, 3, 29)  # through the European DST change
 HOLD = 15
 
 
