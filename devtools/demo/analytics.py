@@ -49,11 +49,11 @@ def headline(stack: Stack, tid: str, synced_rooms: int, run_dir: Path) -> None:
                                              f"{typical['capacity']}-seat room" if typical else "-"),
         ("rooms without any booking", str(len(body["rankings"]["unbooked_rooms"]))),
     ]
-    width = max(len(k) for k, _ in rows)
-    print("    " + "-" * (width + 14))
+    width, value_width = max(len(k) for k, _ in rows), max(len(v) for _, v in rows)
+    print("    " + "-" * (width + value_width + 2))
     for key, value in rows:
-        print(f"    {key:<{width}}  {value:>10}")
-    print("    " + "-" * (width + 14))
+        print(f"    {key:<{width}}  {value:>{value_width}}")
+    print("    " + "-" * (width + value_width + 2))
     if finding:
         print(f"    finding ({finding['rule']}): {finding['message']}")
     csv = stack.api("GET", f"tenants/{tid}/analytics/rooms", params={**params, "format": "csv"})

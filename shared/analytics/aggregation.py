@@ -21,6 +21,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -45,6 +46,10 @@ DIRTY = "AnalyticsDirty"
 QUEUE = "analytics-changes"
 MARK_DELAY_SECONDS = 5
 MAILBOX_ZONE_MAX_AGE = timedelta(days=7)
+REBUILD_THREADS = 4
+_EVENT_FIELDS = ["RowKey", "tenant_id", "room_email", "event_type", "start_utc", "end_utc", "start_time_zone",
+                 "end_time_zone", "is_all_day", "is_cancelled", "created_utc", "organizer", "attendees",
+                 "room_response"]  # what the definitions read: less to fetch and parse than the whole row
 _FINGERPRINT_FIELDS = ("start_utc", "end_utc", "start_time_zone", "is_all_day", "is_cancelled", "room_response",
                        "event_type", "created_utc", "organizer", "attendees")
 
@@ -104,6 +109,11 @@ class Aggregation:
     def handle(self, message: dict) -> None:
         """One ``analytics-changes`` message: ``{"tenant", "room"}`` or ``{"tenant", "rebuild": true}``."""
         tenant = str(message.get("tenant") or "")
+        try:
+            self._tables.get(TENANTS, "tenant", tenant)
+        except NotFound:  # offboarded or never onboarded: nothing to aggregate, and no retry helps
+            log_event(log, "analytics message for an unknown tenant dropped", tenant=tenant[:64])
+            return
         if message.get("rebuild"):
             self.rebuild(tenant)
             return
@@ -163,11 +173,17 @@ class Aggregation:
         # rooms whose calendar was never read in full have no aggregates (their coverage is empty), exactly as
         # the incremental path has none for them: the sync marks a room when its first baseline completes
         rooms = [r for r in self._rooms(tenant_id) if r.last_full_sync_at is not None]
-        for room in rooms:
+
+        def one_room(room: Room) -> dict[str, pl.DataFrame]:  # reading Events is I/O: rooms in parallel
             plan = self._plan(tenant, room, self._state(tenant_id, room.email), months)
-            for month in months:
-                parts[month].append(plan.compute(month))
+            computed = {month: plan.compute(month) for month in months}
             self._save_state(tenant_id, room.email, plan)
+            return computed
+
+        with ThreadPoolExecutor(REBUILD_THREADS) as pool:
+            for computed in pool.map(one_room, rooms):  # in room order: the result does not depend on timing
+                for month, frame in computed.items():
+                    parts[month].append(frame)
         for month in months:
             frame = pl.concat([frames.empty(), *parts.pop(month, [])])
             self._store.write_month(tenant_id, rd.DATASET, month, frame)
@@ -206,10 +222,9 @@ class Aggregation:
     def _events(self, tenant: str, room: str) -> Iterable[RoomEvent]:
         from shared import keys
 
-        for entity in self._tables.query(EVENTS, keys.room_partition(tenant, room)):
+        for entity in self._tables.query(EVENTS, keys.room_partition(tenant, room), select=_EVENT_FIELDS):
             try:
-                yield RoomEvent.from_entity({k: v for k, v in entity.items()
-                                             if k in RoomEvent.model_fields or k == "RowKey"})
+                yield RoomEvent.from_entity(entity)
             except (ValueError, RoomCalError):
                 continue  # a row this version cannot read counts as absent (logged by the sync that wrote it)
 
@@ -258,6 +273,8 @@ def _coverage(state: Entity, sync: Entity, now: datetime, settings: TenantSettin
     if sync.get("last_full_sync_at") and sync.get("window_start") and sync.get("window_end"):
         frm = min(filter(None, [frm, sync["window_start"]]))
         to = max(filter(None, [to, sync["window_end"]]))
+    if sync.get("sync_status") == "not_synced" and sync.get("last_sync_at") and to:
+        to = min(to, sync["last_sync_at"])  # stopped syncing: what came after its last sync is unknown
     oldest = stamp(now - timedelta(days=settings.retention_days))
     if frm and frm < oldest:
         frm = oldest

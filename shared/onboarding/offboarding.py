@@ -17,9 +17,10 @@ from shared.ops import audit
 log = logging.getLogger("roomcal.offboarding")
 
 # tables whose PartitionKey is the tenant id
-TENANT_PARTITIONED = ("Rooms", "RoomChecks", "Verifications", "RoomSync", "Audit")
+TENANT_PARTITIONED = ("Rooms", "RoomChecks", "Verifications", "RoomSync", "Audit",
+                      "AnalyticsRooms", "AnalyticsDirty", "Departments")  # analytics state (blobs: use_cases)
 # tables whose PartitionKey starts with "<tenant id>|" (per room, per room-day, per month)
-TENANT_PREFIXED = ("Events", "Occupancy", "RoomDaily")
+TENANT_PREFIXED = ("Events", "Occupancy", "RoomDaily", "RoomMonthly")
 
 
 def offboard(tables, clock, graph, tenant_id: str, *, actor: str) -> dict:

@@ -120,7 +120,10 @@ def synchronise(services, tenant_id: str, *, actor: str) -> dict:
 
 
 def offboard(services, tenant_id: str, *, actor: str) -> dict:
-    return offboarding.offboard(services.tables, services.clock, services.graph, tenant_id, actor=actor)
+    result = offboarding.offboard(services.tables, services.clock, services.graph, tenant_id, actor=actor)
+    if getattr(services, "aggregates", None) is not None:  # the analytics Parquet months in Blob Storage
+        services.aggregates.delete_tenant(result["tenant_id"])
+    return result
 
 
 def tenant_overview(services, tenant_id: str) -> dict:

@@ -34,6 +34,9 @@ def test_demo_runs_end_to_end_and_stops_by_itself(tmp_path):
     assert "ad-hoc meet-ups" in out and "grace 10 min: would release" in out
     assert "dry run: {'would_release': 1}" in out and "release: {'released': 1}" in out
     assert "answered 'declined'" in out and "already_released" in out
+    assert "booking rate, all rooms" in out and "ad-hoc share of meetings" in out and "finding (" in out
+    for name in ("analytics-rooms.csv", "analytics-summary.xlsx"):
+        assert "wrote " in out and name in out
     assert "Demo complete." in out
     assert "signed in through the emulator as admin@" in out and "/api/portal" in out
 
