@@ -181,9 +181,12 @@ class ConsentService:
                               next_steps=_next_steps(tenant_id), warnings=_role_warnings(roles))
 
 
+_GONE = {TenantStatus.offboarded.value, "offboarding"}  # "offboarding": while its data is being deleted
+
+
 def _offboarded(tables, tenant_id: str) -> bool:
     try:
-        return tenants.load(tables, tenant_id).status == TenantStatus.offboarded
+        return str(tenants.load(tables, tenant_id).status) in _GONE
     except NotFound:
         return False
 

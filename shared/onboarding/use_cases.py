@@ -48,6 +48,8 @@ def start(services, body: StartOnboarding, *, actor: str, principal=None) -> dic
         hint = principal.tenant_id
     existing = _existing(services, hint)
     if existing is not None:
+        if str(existing.status) == "offboarding":
+            raise Conflict(f"tenant {existing.id} is being offboarded", fix="wait until offboarding has finished")
         if existing.status == TenantStatus.offboarded and not body.reonboard:
             raise Conflict(f"tenant {existing.id} was offboarded from RoomCal",
                            fix="re-onboarding is explicit: send {\"reonboard\": true} (the page's 'Connect again')")
