@@ -216,7 +216,26 @@ def test_a_reader_can_look_but_not_change(browser, stack, screenshots):
                 if method != "GET":
                     path = f"/api/{SESSION_PREFIX}/" + re.sub(r"{[^}]+}", "x", op.route.replace("{tenant_id}", tid))
                     assert reader.fetch(method, path, {}) == 403, f"{method} {path}"
-        reader.tab("Settings", "form[aria-label='Tenant settings']")
+        _keyboard_only_to_settings(reader.page)
         assert reader.page.get_by_label("Ad-hoc threshold (minutes)").is_disabled()
     finally:
         reader.close()
+
+
+def _keyboard_only_to_settings(page):
+    """Keyboard use: the skip link comes first, the tabs are reachable with Tab and open with Enter, focus is visible."""
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.tab") == "settings":
+            break
+    else:
+        raise AssertionError("the Settings tab is not reachable with the keyboard")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "keyboard focus is not visible"
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Settings", level=1).wait_for()
+    page.locator("form[aria-label='Tenant settings']").wait_for()
