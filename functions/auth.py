@@ -7,8 +7,10 @@ import html
 
 import azure.functions as func
 
+from functions.guard import read_session
 from functions.http import handles_errors, json_response
 from shared import bootstrap
+from shared.admin import signouts
 from shared.admin.authorise import check_csrf
 from shared.errors import InvalidInput, RoomCalError, SignInRequired
 
@@ -44,7 +46,7 @@ def signin_callback(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="auth/me", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @handles_errors
 def signin_me(req: func.HttpRequest) -> func.HttpResponse:
-    principal = bootstrap.get_admin_access().sessions.principal(req.headers.get("cookie"))
+    principal = read_session(req)
     if principal is None:
         raise SignInRequired("not signed in", fix="open /api/auth/signin")
     return json_response({**principal.public(), "csrf": principal.csrf}, headers={"Cache-Control": "no-store"})
@@ -54,9 +56,10 @@ def signin_me(req: func.HttpRequest) -> func.HttpResponse:
 @handles_errors
 def signin_signout(req: func.HttpRequest) -> func.HttpResponse:
     access = bootstrap.get_admin_access()
-    principal = access.sessions.principal(req.headers.get("cookie"))
+    principal = read_session(req)
     if principal is not None:
         check_csrf(principal, req.method, req.headers, access.public_base_url)
+        signouts.record(bootstrap.get_services().tables, principal)  # a copy of the cookie stops working too
     return func.HttpResponse(status_code=204, headers={"Set-Cookie": access.sessions.clear_cookie(),
                                                        "Cache-Control": "no-store"})
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from functions.http import handles_errors
 from shared import bootstrap
+from shared.admin import signouts
 from shared.admin.authorise import authorise, check_csrf
 from shared.admin.principal import OPERATOR, Need, Principal
 from shared.errors import SignInRequired
@@ -105,8 +106,16 @@ def _guarded(handler, op: Operation, *, via_session: bool):
     return run
 
 
-def _session_principal(req: func.HttpRequest) -> Principal:
+def read_session(req: func.HttpRequest) -> Principal | None:
+    """The signed-in admin of the request's session cookie, unless absent, invalid, expired or signed out."""
     principal = bootstrap.get_admin_access().sessions.principal(req.headers.get("cookie"))
+    if principal is None or signouts.signed_out(bootstrap.get_services().tables, principal):
+        return None
+    return principal
+
+
+def _session_principal(req: func.HttpRequest) -> Principal:
+    principal = read_session(req)
     if principal is None:
         raise SignInRequired("sign in to RoomCal first (no session, or it has expired)",
                              fix="open /api/auth/signin and sign in with your work account")

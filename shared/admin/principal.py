@@ -28,6 +28,8 @@ class Principal:
     name: str = ""
     roles: frozenset[str] = field(default_factory=frozenset)
     csrf: str = ""
+    session_id: str = ""
+    expires_at: int = 0  # the session's end (Unix seconds)
 
     @property
     def is_operator(self) -> bool:

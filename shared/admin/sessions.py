@@ -4,8 +4,9 @@
 The same cookie carries the sign-in in progress (MSAL's flow: state, PKCE verifier, nonce) between
 the redirect to Entra and the callback, then the session itself. Lax, not Strict: the callback is a
 top-level redirect from Entra's host, and Strict cookies are not sent on it. CSRF is handled per
-request (shared.admin.authorise.check_csrf). Sessions are stateless: sign-out deletes the cookie,
-and a copied cookie stops working at its expiry (``ROOMCAL_SESSION_MINUTES``).
+request (shared.admin.authorise.check_csrf). Each session has an id (``sid``): sign-out deletes the cookie and
+records the id as signed out (shared.admin.signouts), so a copy of the cookie stops working too; every session
+also ends at its expiry (``ROOMCAL_SESSION_MINUTES``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class SessionCodec:
         now = self._clock.now()
         body = {"k": "session", "tid": principal.tenant_id, "oid": principal.object_id,
                 "upn": principal.username, "name": principal.name, "roles": sorted(principal.roles),
-                "csrf": secrets.token_urlsafe(24), "exp": _ts(now + timedelta(minutes=self._minutes))}
+                "csrf": secrets.token_urlsafe(24), "sid": secrets.token_urlsafe(16),
+                "exp": _ts(now + timedelta(minutes=self._minutes))}
         return self._cookie(body, self._minutes * 60)
 
     def flow_cookie(self, flow: dict) -> str:
@@ -100,7 +102,8 @@ class SessionCodec:
         if body is None:
             return None
         return Principal(kind="entra", tenant_id=body["tid"], object_id=body["oid"], username=body.get("upn", ""),
-                         name=body.get("name", ""), roles=frozenset(body.get("roles") or ()), csrf=body["csrf"])
+                         name=body.get("name", ""), roles=frozenset(body.get("roles") or ()), csrf=body["csrf"],
+                         session_id=body.get("sid", ""), expires_at=body["exp"])
 
 
 def _cookie_value(header: str | None) -> str | None:

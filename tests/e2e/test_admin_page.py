@@ -223,7 +223,7 @@ def test_a_reader_can_look_but_not_change(browser, stack, screenshots):
 
 
 def _keyboard_only_to_settings(page):
-    """Keyboard use: the skip link comes first, the tabs are reachable with Tab and open with Enter, focus is visible."""
+    """Keyboard use: the skip link comes first, tabs are reached with Tab and opened with Enter, focus is visible."""
     page.locator("body").click(position={"x": 5, "y": 300})
     page.evaluate("document.activeElement.blur()")
     page.keyboard.press("Tab")
@@ -239,3 +239,17 @@ def _keyboard_only_to_settings(page):
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Settings", level=1).wait_for()
     page.locator("form[aria-label='Tenant settings']").wait_for()
+
+
+def test_sign_out_ends_the_session_and_its_copies(admin, browser, stack):
+    """After sign-out the page asks to sign in again, and a copy of the old cookie opens nothing."""
+    kept = [c for c in admin.context.cookies() if c["name"] == "roomcal_session"]
+    admin.page.get_by_role("button", name="Sign out").click()
+    admin.page.get_by_role("heading", name="Sign in to RoomCal").wait_for()
+    thief = browser.new_context()
+    try:
+        thief.add_cookies(kept)
+        answer = thief.request.get(f"{stack.base}/api/session/tenants/{stack.office['tenant']}/rooms")
+        assert kept and answer.status == 401
+    finally:
+        thief.close()

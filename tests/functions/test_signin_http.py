@@ -10,7 +10,7 @@ from shared import bootstrap
 from shared.admin.access import AdminAccess
 from shared.admin.principal import ADMIN_ROLE, Principal
 from shared.admin.sessions import SessionCodec, fernet_for
-from tests.fakes import FixedClock
+from tests.fakes import FixedClock, InMemoryTables
 
 TID = "aaaaaaaa-bbbb-cccc-dddd-000000000001"
 
@@ -19,6 +19,8 @@ TID = "aaaaaaaa-bbbb-cccc-dddd-000000000001"
 def codec(monkeypatch):
     codec = SessionCodec(fernet_for("k" * 40, development=False), clock=FixedClock(), minutes=60)
     monkeypatch.setattr(bootstrap, "get_admin_access", lambda: AdminAccess(codec, "http://127.0.0.1:7071"))
+    tables = InMemoryTables()
+    monkeypatch.setattr(bootstrap, "get_services", lambda: type("S", (), {"tables": tables})())
     return codec
 
 
@@ -47,6 +49,9 @@ def test_sign_out_needs_the_csrf_token_and_clears_the_cookie(codec):
     csrf = codec.principal(cookie).csrf
     answer = auth.signin_signout(request("POST", cookie, **{"x-csrf-token": csrf}))
     assert answer.status_code == 204 and answer.headers["Set-Cookie"].startswith("roomcal_session=; Max-Age=0")
+    # A copy of the cookie kept from before the sign-out is no session any more.
+    assert auth.signin_me(request("GET", cookie)).status_code == 401
+    assert auth.signin_me(request("GET", session(codec))).status_code == 200  # a new sign-in is
 
 
 def test_a_callback_without_our_sign_in_cookie_is_refused_and_records_nothing(codec):
