@@ -33,7 +33,8 @@ function roomTable(rooms, tid, me, messages, reload) {
     empty: "No rooms registered yet.",
     rows: sorted,
     columns: [
-      { label: "Room", cell: (r) => h("span", {}, r.display_name || r.email, h("br"), h("span", { class: "muted" }, r.email)) },
+      { label: "Room", cell: (r) => r.display_name
+        ? h("span", {}, r.display_name, h("br"), h("span", { class: "muted" }, r.email)) : r.email },
       { label: "Status", cell: (r) => statusBadge(r.sync_status) },
       { label: "Reason and fix", class: "reason", cell: (r) => r.sync_status === "synced" ? "—"
         : h("span", {}, r.reason || "", r.fix ? h("span", { class: "muted" }, h("br"), "Fix: ", r.fix) : null) },
