@@ -9,6 +9,7 @@ from shared import bootstrap
 from shared.admin.principal import Need
 from shared.occupancy import exports
 from shared.occupancy.ingest import QUEUE
+from shared.occupancy.retention import purge_expired_occupancy
 
 bp = func.Blueprint()
 
@@ -94,3 +95,9 @@ def noshow_sweep(timer: func.TimerRequest) -> None:
     occupancy = bootstrap.get_services().occupancy
     if occupancy.graph is not None:
         occupancy.release().sweep_all()
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%ROOMCAL_RETENTION_SCHEDULE%", use_monitor=True)
+def purge_old_occupancy(timer: func.TimerRequest) -> None:
+    s = bootstrap.get_services()
+    purge_expired_occupancy(s.tables, s.clock)

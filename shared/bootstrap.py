@@ -17,6 +17,7 @@ from shared.clock import SystemClock
 from shared.config import Settings, get_settings
 from shared.errors import ConfigurationError
 from shared.messages import RoomChange
+from shared.occupancy.monthly import MonthlyFigures
 from shared.occupancy.service import OccupancyService
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore, TokenSource
 from shared.sync.notifications import NotificationService
@@ -103,7 +104,7 @@ def build_services(
     run_round = _sync_needs_graph(settings) if graph is None else DeltaSync(
         graph, tables, queues, leases, clock, hash_key=settings.hash_key.get_secret_value(),
         window_roll_days=settings.sync_window_roll_days, max_pages_per_round=settings.sync_max_pages_per_round,
-        on_page_written=analytics.mark)
+        on_page_written=_both(analytics.mark, MonthlyFigures(tables, clock).mark))
     return Services(
         settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory,
         notifications=NotificationService(directory, queues, clock),
@@ -129,6 +130,15 @@ def _build_aggregates(settings: Settings, tables: TableStore, connection: str) -
     from shared.adapters.blobs import AzureBlobs
 
     return ParquetAggregateStore(AzureBlobs(connection, settings.analytics_container))
+
+
+def _both(*hooks):
+    """One on_page_written hook calling each: analytics and the stored sensor figures both follow Events."""
+    def call(tenant: str, room: str) -> None:
+        for hook in hooks:
+            hook(tenant, room)
+
+    return call
 
 
 def _graph_missing(settings: Settings) -> ConfigurationError:

@@ -47,6 +47,8 @@ QUEUE = "analytics-changes"
 MARK_DELAY_SECONDS = 5
 MAILBOX_ZONE_MAX_AGE = timedelta(days=7)
 REBUILD_THREADS = 4
+LEASE = "~lease"  # RowKey of the tenant's recompute lease in AnalyticsDirty (never a room address)
+LEASE_TIME = timedelta(minutes=5)
 _EVENT_FIELDS = ["RowKey", "tenant_id", "room_email", "event_type", "start_utc", "end_utc", "start_time_zone",
                  "end_time_zone", "is_all_day", "is_cancelled", "created_utc", "organizer", "attendees",
                  "room_response"]  # what the definitions read: less to fetch and parse than the whole row
@@ -107,7 +109,9 @@ class Aggregation:
             self._queues.send(QUEUE, {"tenant": tenant, "room": room}, delay_seconds=MARK_DELAY_SECONDS)
 
     def handle(self, message: dict) -> None:
-        """One ``analytics-changes`` message: ``{"tenant", "room"}`` or ``{"tenant", "rebuild": true}``."""
+        """One ``analytics-changes`` message: ``{"tenant", "room"}`` recomputes every marked room of the tenant
+        (one pass, so a thousand rooms synced at once rewrite each month once, not a thousand times);
+        ``{"tenant", "rebuild": true}`` rebuilds the tenant."""
         tenant = str(message.get("tenant") or "")
         try:
             self._tables.get(TENANTS, "tenant", tenant)
@@ -117,10 +121,59 @@ class Aggregation:
         if message.get("rebuild"):
             self.rebuild(tenant)
             return
-        room = str(message.get("room") or "")
-        started = self._clock.now()
-        self.refresh_room(tenant, room)
-        self._clear_mark(tenant, room, started)
+        self.refresh_marked(tenant)
+
+    def refresh_marked(self, tenant: str, *, max_passes: int = 5) -> int:
+        """Recompute the tenant's marked rooms under a short tenant lease, pass after pass until none is left
+        (a message that finds the lease taken returns: the holder's next pass sees its mark). Returns how
+        many room refreshes ran."""
+        if not self._take_lease(tenant):
+            return 0
+        done = 0
+        try:
+            for _ in range(max_passes):
+                started = self._clock.now()
+                marks = {m["RowKey"]: m for m in self._tables.query(DIRTY, tenant) if m["RowKey"] != LEASE}
+                if not marks:
+                    return done
+                self.refresh_rooms(tenant, sorted(marks))
+                done += len(marks)
+                for room in marks:
+                    self._clear_mark(tenant, room, started)
+            if self._queues is not None:  # still changing after max_passes: hand over to a later message
+                self._queues.send(QUEUE, {"tenant": tenant}, delay_seconds=MARK_DELAY_SECONDS)
+            return done
+        finally:
+            with contextlib.suppress(RoomCalError):
+                self._tables.delete(DIRTY, tenant, LEASE)
+
+    def _take_lease(self, tenant: str) -> bool:
+        now = self._clock.now()
+        row = {"PartitionKey": tenant, "RowKey": LEASE, "expires_at": stamp(now + LEASE_TIME)}
+        try:
+            self._tables.insert(DIRTY, row)
+            return True
+        except Conflict:
+            pass
+        try:
+            held = self._tables.get(DIRTY, tenant, LEASE)
+        except NotFound:
+            return self._take_lease_once(row)
+        expires = parse_stamp(held.get("expires_at"))
+        if expires is not None and expires > now:
+            return False
+        try:  # expired (its holder died): take it over, unless someone else just did
+            self._tables.merge(DIRTY, row, etag=held.get("_etag"))
+            return True
+        except (Conflict, NotFound):
+            return False
+
+    def _take_lease_once(self, row: dict) -> bool:
+        try:
+            self._tables.insert(DIRTY, row)
+            return True
+        except Conflict:
+            return False
 
     def _clear_mark(self, tenant: str, room: str, started: datetime) -> None:
         try:
@@ -128,42 +181,61 @@ class Aggregation:
         except NotFound:
             return
         marked = parse_stamp(mark.get("marked_at"))
-        if marked is not None and marked > started:  # changed again while we computed: once more
-            if self._queues is not None:
-                self._queues.send(QUEUE, {"tenant": tenant, "room": room}, delay_seconds=MARK_DELAY_SECONDS)
+        if marked is not None and marked > started:  # changed again while we computed: the next pass
             return
         self._tables.delete(DIRTY, tenant, room)
 
     def sweep_marks(self, older_than: timedelta = timedelta(minutes=5)) -> int:
-        """Re-enqueue marks whose message was lost (the timer's job); returns how many."""
-        cutoff, n = self._clock.now() - older_than, 0
+        """Re-enqueue tenants whose marks outlived their message (lost, or its worker died); returns how many."""
+        cutoff, tenants = self._clock.now() - older_than, set()
         for mark in self._tables.query(DIRTY):
             marked = parse_stamp(mark.get("marked_at"))
-            if marked is None or marked < cutoff:
-                if self._queues is not None:
-                    self._queues.send(QUEUE, {"tenant": mark["PartitionKey"], "room": mark["RowKey"]})
-                n += 1
-        return n
+            if mark["RowKey"] != LEASE and (marked is None or marked < cutoff):
+                tenants.add(mark["PartitionKey"])
+        for tenant in sorted(tenants):
+            if self._queues is not None:
+                self._queues.send(QUEUE, {"tenant": tenant})
+        return len(tenants)
 
     # ---------------------------------------------------------------- recompute
     def refresh_room(self, tenant_id: str, room_email: str) -> RefreshResult:
+        return self.refresh_rooms(tenant_id, [room_email])[0]
+
+    def refresh_rooms(self, tenant_id: str, emails: list[str]) -> list[RefreshResult]:
+        """Recompute the changed months of these rooms; each month is rewritten once for all of them."""
         tenant = self._tenant(tenant_id)
         months = self._months(tenant.settings)
-        room = self._room(tenant_id, room_email)
-        if room is None:  # no longer registered: its aggregates go
-            for month in months:
-                self._store.replace_rooms(tenant_id, rd.DATASET, month, [room_email], frames.empty())
-            with contextlib.suppress(NotFound):
-                self._tables.delete(STATE, tenant_id, room_email)
-            return RefreshResult(room_email, len(months), len(months))
-        state = self._state(tenant_id, room_email)
-        plan = self._plan(tenant, room, state, months)
-        changed = [m for m in months if state.get("digests", {}).get(m) != plan.digests[m]]
-        for month in changed:
-            self._store.replace_rooms(tenant_id, rd.DATASET, month, [room.email], plan.compute(month))
-        self._save_state(tenant_id, room.email, plan)
-        log_event(log, "analytics room refreshed", tenant=tenant_id, room=room.email, months=len(changed))
-        return RefreshResult(room.email, len(changed), len(months))
+
+        def one_room(email: str):
+            room = self._room(tenant_id, email)
+            if room is None:  # no longer registered: its aggregates go
+                return email, None, {m: frames.empty() for m in months}
+            state = self._state(tenant_id, email)
+            plan = self._plan(tenant, room, state, months)
+            changed = [m for m in months if state.get("digests", {}).get(m) != plan.digests[m]]
+            return email, plan, {m: plan.compute(m) for m in changed}
+
+        with ThreadPoolExecutor(REBUILD_THREADS) as pool:
+            computed = list(pool.map(one_room, emails))
+        by_month: dict[str, list[tuple[str, pl.DataFrame]]] = defaultdict(list)
+        for email, _, changed in computed:
+            for month, frame in changed.items():
+                by_month[month].append((email, frame))
+        for month in months:
+            if by_month.get(month):
+                rooms, parts = zip(*by_month[month], strict=True)
+                self._store.replace_rooms(tenant_id, rd.DATASET, month, list(rooms), pl.concat(parts))
+        results = []
+        for email, plan, changed in computed:
+            if plan is None:
+                with contextlib.suppress(NotFound):
+                    self._tables.delete(STATE, tenant_id, email)
+            else:
+                self._save_state(tenant_id, email, plan)
+            results.append(RefreshResult(email, len(changed), len(months)))
+        log_event(log, "analytics rooms refreshed", tenant=tenant_id, rooms=len(emails),
+                  months=sum(r.months_recomputed for r in results))
+        return results
 
     def rebuild(self, tenant_id: str) -> dict:
         """Every room and month from Events, replacing whole months; returns counts for the caller."""

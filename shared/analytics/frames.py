@@ -31,10 +31,22 @@ SCHEMA: dict[str, pl.DataType] = {
     "groups": pl.List(GROUP),
 }
 KEYS = ("room", "day")
+# dataset -> schema; a sibling dataset (occupancy, issue 11) registers its own with register() and keeps the
+# KEYS columns; an unregistered dataset is stored and read back as given
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {"bookings": SCHEMA}
 
 
-def empty(columns=None) -> pl.DataFrame:
-    return pl.DataFrame(schema={k: SCHEMA[k] for k in columns} if columns else SCHEMA)
+def register(dataset: str, schema: dict[str, pl.DataType]) -> None:
+    if not all(k in schema for k in KEYS):
+        raise ValueError(f"a dataset's schema must have the key columns {KEYS}")
+    SCHEMAS[dataset] = schema
+
+
+def empty(columns=None, dataset: str = "bookings") -> pl.DataFrame:
+    schema = SCHEMAS.get(dataset)
+    if schema is None:
+        return pl.DataFrame(schema={k: pl.Null for k in columns} if columns else {k: pl.Null for k in KEYS})
+    return pl.DataFrame(schema={k: schema[k] for k in columns} if columns else schema)
 
 
 def to_frame(days: Iterable[RoomDay]) -> pl.DataFrame:
@@ -64,6 +76,10 @@ def sort(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(list(KEYS))
 
 
-def conform(frame: pl.DataFrame, columns=None) -> pl.DataFrame:
-    """``frame`` with exactly SCHEMA's columns (or ``columns``) and types (what a store read may have loosened)."""
-    return frame.select([pl.col(name).cast(SCHEMA[name]) for name in (columns or SCHEMA)])
+def conform(frame: pl.DataFrame, columns=None, dataset: str = "bookings") -> pl.DataFrame:
+    """``frame`` with exactly the dataset's columns (or ``columns``) and types (what a store read may have
+    loosened); an unregistered dataset's frame as it is (only ``columns`` when given)."""
+    schema = SCHEMAS.get(dataset)
+    if schema is None:
+        return frame.select(list(columns)) if columns else frame
+    return frame.select([pl.col(name).cast(schema[name]) for name in (columns or schema)])

@@ -90,12 +90,13 @@ class ParquetAggregateStore:
         return f"{dataset}/{tenant}/{month}.parquet"
 
     def _get(self, name: str, columns: Sequence[str] | None = None) -> tuple[pl.DataFrame, str | None]:
+        dataset = name.split("/", 1)[0]
         try:
             data, etag = self._blobs.get(name)
         except NotFound:
-            return frames.empty(columns), None
+            return frames.empty(columns, dataset), None
         return frames.conform(pl.read_parquet(io.BytesIO(data), columns=list(columns) if columns else None),
-                              columns), etag
+                              columns, dataset), etag
 
     def read(self, tenant: str, dataset: str, months: Sequence[str],
              columns: Sequence[str] | None = None) -> pl.DataFrame:
@@ -103,9 +104,8 @@ class ParquetAggregateStore:
         current = self._blobs.etags(f"{dataset}/{tenant}/")
         with ThreadPoolExecutor(min(_READ_THREADS, max(1, len(names)))) as pool:
             parts = list(pool.map(lambda n: self._cached(n, current.get(n)), names))
-        part_columns = list(columns) if columns else list(frames.SCHEMA)
-        return pl.concat([frames.empty(columns), *(p.select(part_columns) for p in parts if p is not None)],
-                         how="vertical")
+        found = [p if not columns else p.select(list(columns)) for p in parts if p is not None]
+        return pl.concat(found, how="vertical") if found else frames.empty(columns, dataset)
 
     def _cached(self, name: str, etag: str | None) -> pl.DataFrame | None:
         if etag is None:
@@ -126,13 +126,14 @@ class ParquetAggregateStore:
             self._cache.clear()
 
     def write_month(self, tenant: str, dataset: str, month: str, frame: pl.DataFrame) -> None:
-        self._blobs.put(self.name(tenant, dataset, month), _parquet(frames.conform(frame)))
+        self._blobs.put(self.name(tenant, dataset, month), _parquet(frames.conform(frame, dataset=dataset)))
 
     def replace_rooms(self, tenant, dataset, month, rooms, frame) -> None:
         rooms, name = set(rooms), self.name(tenant, dataset, month)
         for _ in range(self._retries):
             current, etag = self._get(name)
-            merged = pl.concat([current.filter(~pl.col("room").is_in(list(rooms))), frames.conform(frame)])
+            kept = current.filter(~pl.col("room").is_in(list(rooms))) if current.height else current
+            merged = pl.concat([kept, frames.conform(frame, dataset=dataset)], how="vertical_relaxed")
             try:
                 self._blobs.put(name, _parquet(merged), etag=etag, if_absent=etag is None)
                 return
@@ -171,26 +172,29 @@ class PackedTableAggregateStore:
         return {f"v{i}": data[k:k + _CHUNK] for i, k in enumerate(range(0, len(data), _CHUNK))}
 
     @staticmethod
-    def _unpack(entity: dict) -> pl.DataFrame:
+    def _unpack(entity: dict, dataset: str) -> pl.DataFrame:
         data = b"".join(entity[f"v{i}"] for i in range(len([k for k in entity if k[:1] == "v" and k[1:].isdigit()])))
         frame = pl.read_ipc(io.BytesIO(zlib.decompress(data)))
-        return frames.conform(frame.with_columns(pl.lit(entity["RowKey"]).alias("room")))
+        return frames.conform(frame.with_columns(pl.lit(entity["RowKey"]).alias("room")), dataset=dataset)
 
     def _entities(self, tenant, dataset, month, frame: pl.DataFrame) -> list[dict]:
         pk = self.partition(tenant, dataset, month)
+        conformed = frames.sort(frames.conform(frame, dataset=dataset))
         return [{"PartitionKey": pk, "RowKey": keys.check_key(room), **self._pack(part)}
-                for (room,), part in frames.sort(frames.conform(frame)).group_by("room", maintain_order=True)]
+                for (room,), part in conformed.group_by("room", maintain_order=True)]
 
-    def _read_month(self, args) -> pl.DataFrame:
+    def _read_month(self, args) -> pl.DataFrame | None:
         tenant, dataset, month = args
         rows = list(self._tables.query(TABLE, self.partition(tenant, dataset, month)))
-        return pl.concat([frames.empty(), *map(self._unpack, rows)]) if rows else frames.empty()
+        return pl.concat([self._unpack(r, dataset) for r in rows]) if rows else None
 
     def read(self, tenant: str, dataset: str, months: Sequence[str],
              columns: Sequence[str] | None = None) -> pl.DataFrame:
         with ThreadPoolExecutor(min(_READ_THREADS, max(1, len(months)))) as pool:
-            parts = list(pool.map(self._read_month, [(tenant, dataset, m) for m in months]))
-        frame = frames.sort(pl.concat([frames.empty(), *parts]))
+            parts = [p for p in pool.map(self._read_month, [(tenant, dataset, m) for m in months]) if p is not None]
+        if not parts:
+            return frames.empty(columns, dataset)
+        frame = frames.sort(pl.concat(parts))
         return frame.select(list(columns)) if columns else frame
 
     def write_month(self, tenant: str, dataset: str, month: str, frame: pl.DataFrame) -> None:

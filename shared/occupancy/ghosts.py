@@ -11,10 +11,15 @@ from shared.occupancy import report as rep
 from shared.occupancy.directory import RoomIndex, load_tenant
 
 
+def organisers_visible(settings) -> bool:
+    """The tenant's ``show_organisers`` (TenantSettings, default false); absent on older settings: hidden."""
+    return getattr(settings, "show_organisers", False) is True
+
+
 def ghost_series(tables, tenant_id: str, query: rep.RangeQuery, *, hold: int) -> dict:
     tenant = load_tenant(tables, tenant_id)
     strikes = tenant.settings.ghost_series_strikes
-    show = bool(getattr(tenant.settings, "show_organisers", False))
+    show = organisers_visible(tenant.settings)
     policy = rep.Policy(tenant.settings.grace_minutes, tenant.settings.meetup_minutes)
     found = []
     for room in query.rooms(RoomIndex.load(tables, tenant.id)):

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from shared.errors import InvalidInput
 from shared.models import Email, UtcDateTime
 from shared.occupancy.directory import RoomIndex, load_tenant
+from shared.occupancy.monthly import MonthlyFigures
 from shared.occupancy.store import OccupancyStore
 from shared.occupancy.timeline import RoomDay, utc_days
 
@@ -104,7 +105,6 @@ class Report:
 @dataclass(frozen=True)
 class Limits:
     max_rows: int = 20_000
-    retention_days: int = 395
 
 
 # ------------------------------------------------------------------------------------------- parsing the body
@@ -160,6 +160,7 @@ class Ingest:
                  on_change: Callable[[str, str, list[date]], None] | None = None) -> None:
         self._tables, self._clock = tables, clock
         self._store = OccupancyStore(tables)
+        self._monthly = MonthlyFigures(tables, clock)
         self._limits = limits or Limits()
         self._on_change = on_change
 
@@ -170,8 +171,8 @@ class Ingest:
                                fix="split the batch, or write large batches to the occupancy-ingest queue")
         index = RoomIndex.load(self._tables, tenant.id)
         now = self._clock.now()
-        retention = min(self._limits.retention_days, tenant.settings.retention_days)
-        checker = _Checker(index, now, now - timedelta(days=retention), Report(shape, received=len(rows)))
+        oldest = now - timedelta(days=tenant.settings.retention_days)  # the tenant keeps sensor data as long as events
+        checker = _Checker(index, now, oldest, Report(shape, received=len(rows)))
         model = SampleRow if shape == "samples" else IntervalRow
         days: dict[tuple[str, date], RoomDay] = {}
         for number, raw in rows:
@@ -191,6 +192,8 @@ class Ingest:
         for room, room_days in by_room.items():
             changed = self._store.merge_days(tenant.id, room, room_days)
             report.room_days_changed += len(changed)
+            if changed:
+                self._monthly.mark_utc_days(tenant.id, room, changed)
             if changed and self._on_change is not None:
                 self._on_change(tenant.id, room, changed)
         return report.as_dict()

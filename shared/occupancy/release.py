@@ -28,6 +28,7 @@ from shared.log import log_event
 from shared.models import Room, RoomEvent, Tenant
 from shared.occupancy.directory import RoomIndex, all_tenants, load_tenant, write_verified
 from shared.occupancy.health import status_of
+from shared.occupancy.monthly import MonthlyFigures
 from shared.occupancy.report import EVENTS, RELEASES, load_events, room_zone
 from shared.occupancy.store import OccupancyStore
 from shared.occupancy.timeline import MINUTE, NO_DATA, OCCUPIED, ceil_minute, floor_minute, minute_states
@@ -300,6 +301,9 @@ class NoShowRelease:
     def _finish(self, row: dict, stored: str, outcome: Outcome, decision: str, reason: str) -> None:
         self._tables.upsert(RELEASES, {**row, "outcome": stored, "reason": reason, "at": self._clock.now()})
         outcome.decision, outcome.reason = decision, reason
+        if stored == "released":  # the stored sensor figures of that month count it
+            tenant, room = row["PartitionKey"].split("|", 1)
+            MonthlyFigures(self._tables, self._clock).mark(tenant, room, [row["day"][:7]])
 
 
 def _room_declined(item: dict, room: str) -> bool:

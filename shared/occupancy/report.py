@@ -7,7 +7,7 @@ did not cover are *no data* (``coverage`` says how much it saw), so silence neve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,6 +17,7 @@ from shared.analytics import definitions as d
 from shared.analytics import zones
 from shared.errors import NotFound
 from shared.models import Room, RoomEvent, Tenant
+from shared.occupancy import monthly
 from shared.occupancy.directory import RoomIndex, load_tenant
 from shared.occupancy.metrics import SensorDay, compute_sensor_days, window_of
 from shared.occupancy.store import OccupancyStore
@@ -103,31 +104,65 @@ def sensor_days(tables, tenant: Tenant, room: Room, first: date, last: date, *, 
                                meetup_minutes=policy.meetup_minutes)
 
 
-def released_counts(tables, tenant_id: str, room: str, first: date, last: date) -> int:
-    pk = keys.room_partition(tenant_id, room)
-    return sum(1 for row in tables.query(RELEASES, pk, select=["day", "outcome"])
-               if row.get("outcome") == "released" and first.isoformat() <= row.get("day", "") <= last.isoformat())
+def released_by_day(tables, tenant_id: str, room: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in tables.query(RELEASES, keys.room_partition(tenant_id, room), select=["day", "outcome"]):
+        if row.get("outcome") == "released" and row.get("day"):
+            counts[row["day"]] = counts.get(row["day"], 0) + 1
+    return counts
 
 
-def occupancy_report(tables, tenant_id: str, query: RangeQuery, *, hold: int) -> dict:
+def day_figures(x: SensorDay, released: dict[str, int]) -> dict:
+    """One local day's sums, as OccupancyMonthly stores them."""
+    return {"day": x.day.isoformat(), "available_minutes": x.available_minutes,
+            "observed_minutes": x.observed_minutes, "occupied_minutes": x.occupied_minutes,
+            "booked_minutes": x.booked_minutes, "booked_observed_minutes": x.booked_observed_minutes,
+            "booked_used_minutes": x.booked_used_minutes, "unused_booked_minutes": x.booked_unused_minutes,
+            "unbooked_used_minutes": x.unbooked_used_minutes, "meetings": len(x.meetings),
+            "attended": x.count("attended"), "no_shows": x.count("no_show"), "no_data_meetings": x.count("no_data"),
+            "release_candidates": x.release_candidates, "late_arrivals": x.late_arrivals, "meetups": x.meetups,
+            "meetup_minutes": x.meetup_minutes, "released": released.get(x.day.isoformat(), 0)}
+
+
+def occupancy_report(tables, tenant_id: str, query: RangeQuery, *, hold: int, clock=None) -> dict:
     tenant = load_tenant(tables, tenant_id)
     policy = Policy(tenant.settings.grace_minutes, tenant.settings.meetup_minutes)
     index = RoomIndex.load(tables, tenant.id)
     weeks = ((query.to - query.from_).days + 1) / 7
+    chosen = query.rooms(index)
+    zones_of = {r.email: room_zone(r, tenant, tables) for r in chosen}
+    s = tenant.settings
+
+    def digest_of(email: str) -> str:
+        return monthly.digest(policy.grace_minutes, policy.meetup_minutes, s.office_hours, s.holidays,
+                              s.holiday_country, s.holiday_subdivision, str(zones_of[email]), hold)
+
+    def compute(email: str, first: date, last: date) -> list[dict]:
+        days = sensor_days(tables, tenant, index.rooms[email], first, last, hold=hold, policy=policy)
+        released = released_by_day(tables, tenant.id, email)
+        return [day_figures(x, released) for x in days]
+
+    with_sensor = [r.email for r in chosen if r.sensor_id]
+    stored = monthly.MonthlyFigures(tables, clock or _Now()).days(tenant.id, with_sensor, query.from_, query.to,
+                                                                  digest_of=digest_of, compute=compute)
     rooms, totals = [], _Totals()
-    for room in query.rooms(index):
+    for room in chosen:
         base = {"room": room.email, "name": room.display_name, "building": room.building, "floor": room.floor,
-                "capacity": room.capacity, "time_zone": str(room_zone(room, tenant, tables)), "sensor": room.sensor_id}
+                "capacity": room.capacity, "time_zone": str(zones_of[room.email]), "sensor": room.sensor_id}
         if not room.sensor_id:
             rooms.append({**base, "data": "no_sensor", **{k: None for k in FIGURES}})
             continue
-        days = sensor_days(tables, tenant, room, query.from_, query.to, hold=hold, policy=policy)
-        figures = _figures(days, weeks, released_counts(tables, tenant.id, room.email, query.from_, query.to))
+        figures = _figures(stored[room.email], weeks)
         totals.add(figures)
         rooms.append({**base, "data": _coverage_word(figures), **figures})
     return {"tenant": tenant.id, "from": query.from_.isoformat(), "to": query.to.isoformat(),
             "grace_minutes": policy.grace_minutes, "meetup_minutes": policy.meetup_minutes,
             "definitions": DEFINITIONS, "rooms": rooms, "summary": totals.summary(weeks)}
+
+
+class _Now:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 SUMS = ("available_minutes", "observed_minutes", "occupied_minutes", "booked_minutes", "booked_observed_minutes",
@@ -137,26 +172,8 @@ SUMS = ("available_minutes", "observed_minutes", "occupied_minutes", "booked_min
 FIGURES = (*SUMS, "coverage", "occupancy_rate", "no_show_rate", "unused_booked_share", "hours_lost_per_week")
 
 
-def _figures(days: list[SensorDay], weeks: float, released: int) -> dict:
-    f = {
-        "available_minutes": sum(x.available_minutes for x in days),
-        "observed_minutes": sum(x.observed_minutes for x in days),
-        "occupied_minutes": sum(x.occupied_minutes for x in days),
-        "booked_minutes": sum(x.booked_minutes for x in days),
-        "booked_observed_minutes": sum(x.booked_observed_minutes for x in days),
-        "booked_used_minutes": sum(x.booked_used_minutes for x in days),
-        "unused_booked_minutes": sum(x.booked_unused_minutes for x in days),
-        "unbooked_used_minutes": sum(x.unbooked_used_minutes for x in days),
-        "meetings": sum(len(x.meetings) for x in days),
-        "attended": sum(x.count("attended") for x in days),
-        "no_shows": sum(x.count("no_show") for x in days),
-        "no_data_meetings": sum(x.count("no_data") for x in days),
-        "release_candidates": sum(x.release_candidates for x in days),
-        "late_arrivals": sum(x.late_arrivals for x in days),
-        "meetups": sum(x.meetups for x in days),
-        "meetup_minutes": sum(x.meetup_minutes for x in days),
-        "released": released,
-    }
+def _figures(days: list[dict], weeks: float) -> dict:
+    f = {k: sum(x[k] for x in days) for k in SUMS}
     return {**f, **_rates(f, weeks)}
 
 

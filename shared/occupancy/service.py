@@ -82,7 +82,7 @@ class OccupancyService:
     # ------------------------------------------------------------------ analytics and the release
     def report(self, tenant_id: str, params: dict) -> dict:
         return report.occupancy_report(self.tables, tenant_id, self._query(tenant_id, params),
-                                       hold=self.settings.occupancy_sample_hold_minutes)
+                                       hold=self.settings.occupancy_sample_hold_minutes, clock=self.clock)
 
     def ghost_series(self, tenant_id: str, params: dict) -> dict:
         return ghosts.ghost_series(self.tables, tenant_id, self._query(tenant_id, params),

@@ -18,9 +18,10 @@ log = logging.getLogger("roomcal.offboarding")
 
 # tables whose PartitionKey is the tenant id
 TENANT_PARTITIONED = ("Rooms", "RoomChecks", "Verifications", "RoomSync", "Audit",
-                      "AnalyticsRooms", "AnalyticsDirty", "Departments")  # analytics state (blobs: use_cases)
+                      "AnalyticsRooms", "AnalyticsDirty", "Departments",  # analytics state (blobs: use_cases)
+                      "OccupancyIngest", "OccupancyDirty")  # occupancy state
 # tables whose PartitionKey starts with "<tenant id>|" (per room, per room-day, per month)
-TENANT_PREFIXED = ("Events", "Occupancy", "RoomDaily", "RoomMonthly")
+TENANT_PREFIXED = ("Events", "Occupancy", "RoomDaily", "RoomMonthly", "OccupancyMonthly", "NoShowReleases")
 
 
 def offboard(tables, clock, graph, tenant_id: str, *, actor: str) -> dict:

@@ -56,7 +56,7 @@ EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", 
 EXPECTED_TIMER = {"recheck_denied_rooms": "0 */15 * * * *", "catch_up_rooms": "%ROOMCAL_CATCHUP_SCHEDULE%",
                   "renew_subscriptions": "%ROOMCAL_RENEW_SCHEDULE%", "purge_old_events": "%ROOMCAL_RETENTION_SCHEDULE%",
                   "sweep_analytics_marks": "%ROOMCAL_ANALYTICS_SWEEP_SCHEDULE%",
-                  "noshow_sweep": "%ROOMCAL_NOSHOW_SCHEDULE%"}
+                  "noshow_sweep": "%ROOMCAL_NOSHOW_SCHEDULE%", "purge_old_occupancy": "%ROOMCAL_RETENTION_SCHEDULE%"}
 
 
 def test_every_http_function_has_its_route_method_and_auth_level():

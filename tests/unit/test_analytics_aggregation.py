@@ -114,3 +114,27 @@ def test_departments_only_with_directory_reads_cached_by_pseudonym():
         ("get_user_department", T, "organizer@contoso.com")]  # cached afterwards
     stored = list(tables.query(TABLE))
     assert stored and "organizer@contoso.com" not in str(stored)
+
+
+def test_one_message_recomputes_every_marked_room_of_the_tenant_once_per_month():
+    tables, clock, queues, _ = _world()
+    blobs = MemoryBlobs()
+    agg = _agg(tables, clock, queues, blobs)
+    rows = EventRows(tables, clock, hash_key="k", on_written=agg.mark)
+    for i, room in enumerate(ROOMS):
+        _book(rows, room, datetime(2026, 11, 2 + i, 9, tzinfo=UTC), 30, f"m{i}")
+    assert len(queues.messages(QUEUE)) == 2
+    writes = []
+    real_put = blobs.put
+    blobs.put = lambda name, data, **kw: writes.append(name) or real_put(name, data, **kw)
+    first, second = queues.messages(QUEUE)
+    agg.handle(first)
+    assert len(writes) == len(set(writes))  # each month file written once for both rooms
+    assert list(tables.query(DIRTY)) == []  # marks cleared, lease released
+    writes.clear()
+    agg.handle(second)  # its room was done by the first: nothing to do
+    assert writes == []
+    tables.insert(DIRTY, {"PartitionKey": T, "RowKey": "~lease", "expires_at": "2099-01-01T00:00:00.000000Z"})
+    _book(rows, ROOMS[0], datetime(2026, 11, 9, 9, tzinfo=UTC), 30, "m9")
+    assert agg.refresh_marked(T) == 0  # another worker holds the tenant: it will see this mark
+    assert {m["RowKey"] for m in tables.query(DIRTY)} == {"~lease", ROOMS[0]}

@@ -59,3 +59,12 @@ def test_parquet_partial_replace_merges_a_concurrent_write():
     blobs.put = put_after_a_rival
     store.replace_rooms(T, "bookings", "2026-03", ["b@x.com"], frames.to_frame([_day("b@x.com", 1, 90)]))
     assert sorted(store.read(T, "bookings", ["2026-03"])["room"].to_list()) == ["a@x.com", "b@x.com", "c@x.com"]
+
+
+def test_a_sibling_dataset_keyed_the_same_way_is_stored_beside_bookings(store):
+    frames.register("occupancy", {"room": pl.String, "day": pl.Date, "occupied_seconds": pl.Int32})
+    sensors = pl.DataFrame({"room": ["a@x.com"], "day": [date(2026, 3, 1)], "occupied_seconds": [1200]})
+    store.write_month(T, "occupancy", "2026-03", sensors)
+    store.write_month(T, "bookings", "2026-03", frames.to_frame([_day("a@x.com", 1, 600)]))
+    joined = store.read(T, "bookings", ["2026-03"]).join(store.read(T, "occupancy", ["2026-03"]), on=["room", "day"])
+    assert joined.select("booked_seconds", "occupied_seconds").rows() == [(600, 1200)]

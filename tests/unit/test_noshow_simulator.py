@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from devtools import sensorsim
 from shared.models import Room, TenantSettings
+from shared.occupancy import ghosts
 from shared.occupancy import ingest as occ
 from shared.occupancy.ghosts import ghost_series
 from shared.occupancy.release import NoShowRelease
@@ -103,7 +104,7 @@ def test_the_simulator_predicts_exactly_what_the_live_release_does():
     assert tighter["summary"]["would_release"] == 2 and tighter["summary"]["wrongly_released"] == 1
 
 
-def test_ghost_series_after_n_no_shows_in_a_row_with_the_organiser_hidden_by_default():
+def test_ghost_series_after_n_no_shows_in_a_row_with_the_organiser_hidden_by_default(monkeypatch):
     o = Office()
     master = "AAMkSERIESMASTER="
     for week in range(5):
@@ -118,3 +119,8 @@ def test_ghost_series_after_n_no_shows_in_a_row_with_the_organiser_hidden_by_def
     assert [(g["room"], g["occurrences"], g["no_shows"], g["current_no_show_streak"]) for g in found["series"]] == [
         (R1, 5, 4, 4)]
     assert found["series"][0]["organiser"] is None and found["series"][0]["organiser_hidden"]
+    assert ghosts.organisers_visible(TenantSettings()) is False  # hidden by default
+    monkeypatch.setattr(ghosts, "organisers_visible", lambda settings: True)  # the tenant's show_organisers on
+    shown = ghost_series(o.tables, TID, RangeQuery.model_validate({"from": DAY - timedelta(weeks=4), "to": DAY}),
+                         hold=15)
+    assert shown["series"][0]["organiser"] == "ann@contoso.com" and not shown["series"][0]["organiser_hidden"]

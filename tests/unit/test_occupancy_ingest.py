@@ -167,3 +167,21 @@ def test_sensor_health_says_stale_never_reported_and_lists_the_gaps(world):
         (_z(NOW - timedelta(hours=4)), _z(NOW - timedelta(hours=2))),
         (_z(NOW - timedelta(minutes=40)), _z(NOW))]
     assert health["room3@contoso.com"]["status"] == "never_reported" and health[R2]["status"] == "no_sensor"
+
+
+def test_retention_purges_old_room_days_and_monthly_figures_and_keeps_the_rest(world):
+    from shared.occupancy.monthly import TABLE as MONTHLY
+    from shared.occupancy.retention import purge_expired_occupancy
+
+    tables, clock, _, _ = world
+    store = OccupancyStore(tables)
+    old, recent = date(2025, 1, 10), date(2026, 3, 9)
+    for day in (old, recent):
+        rd = RoomDay(day)
+        rd.add_sample(datetime.combine(day, datetime.min.time(), UTC), True, 1)
+        store.merge_days(TID, R1, [rd])
+        tables.upsert(MONTHLY, {"PartitionKey": f"{TID}|{day:%Y-%m}", "RowKey": R1, "days": b""})
+    counts = purge_expired_occupancy(tables, clock)
+    assert counts["room_days"] == 1 and counts["months"] == 1
+    assert list(store.load(TID, R1, date(2020, 1, 1), date(2030, 1, 1))) == [recent]
+    assert [k[0] for k in tables.rows[MONTHLY]] == [f"{TID}|2026-03"]

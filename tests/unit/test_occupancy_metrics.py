@@ -217,3 +217,51 @@ def test_a_silent_sensor_is_no_data_not_an_empty_room(office):
     assert entry["available_minutes"] == 600 and entry["observed_minutes"] == 0 and entry["data"] == "none"
     assert entry["occupancy_rate"] is None and entry["no_shows"] == 0 and entry["attended"] == 0
     assert entry["no_data_meetings"] == entry["meetings"]
+
+
+
+class CountingTables:
+    def __init__(self, inner):
+        self.inner, self.event_reads = inner, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def query(self, table, *args, **kw):
+        self.event_reads += table == "Events"
+        return self.inner.query(table, *args, **kw)
+
+
+def test_stored_monthly_figures_are_reused_and_recomputed_after_a_change(office):
+    from shared.models import TenantSettings
+    from shared.occupancy.monthly import MonthlyFigures
+
+    t = office[0]
+    tables, _ = _stored(office, "intervals")
+    clock = FixedClock(ANCHOR + timedelta(minutes=1))
+    counted = CountingTables(tables)
+    query = RangeQuery.model_validate({"from": FIRST, "to": LAST})
+    cold = occupancy_report(counted, t.id, query, hold=HOLD, clock=clock)
+    reads = counted.event_reads
+    clock.advance(minutes=1)
+    warm = occupancy_report(counted, t.id, query, hold=HOLD, clock=clock)
+    assert warm == cold and reads > 0 and counted.event_reads == reads  # served from OccupancyMonthly
+    room = next(r["room"] for r in cold["rooms"] if r["data"] == "complete")
+    clock.advance(minutes=1)
+    ingest = occ.Ingest(tables, clock, limits=occ.Limits(max_rows=10**6))
+    zone = ZoneInfo(office[2][room])
+    times = [datetime.combine(date(2026, 3, 26), time(h), zone) for h in (8, 10, 12, 14, 16)]
+    rows = [(i, {"room": room, "start": s.isoformat(), "end": (s + timedelta(minutes=5)).isoformat()})
+            for i, s in enumerate(times, 1)]
+    assert ingest.ingest(t.id, "intervals", rows)["room_days_changed"] == 1
+    clock.advance(minutes=1)
+    MonthlyFigures(tables, clock).mark(t.id, sorted(t.sensors)[-1])  # as the sync does when Events change
+    clock.advance(minutes=1)
+    after = occupancy_report(counted, t.id, query, hold=HOLD, clock=clock)
+    tables.rows["OccupancyMonthly"].clear()
+    fresh = occupancy_report(tables, t.id, query, hold=HOLD, clock=clock)
+    assert after == fresh and after != cold
+    tenant = tenants.load(tables, t.id)
+    tenants.save(tables, tenant.model_copy(update={"settings": TenantSettings(grace_minutes=20)}))
+    regraced = occupancy_report(tables, t.id, query, hold=HOLD, clock=clock)
+    assert regraced["summary"]["release_candidates"] < fresh["summary"]["release_candidates"]
