@@ -53,7 +53,7 @@ HASH_KEY = "chaos-test-hash-key-0123456789abcdef"
 NEVER = "0 0 0 1 1 *"  # timers only when the test says so (1 January): one catch-up, on demand
 STEPS = 70
 RESTART_AT = 35
-WORK_QUEUES = ("room-changes", "subscription-maintenance", "room-verify")
+WORK_QUEUES = ("room-changes", "subscription-maintenance", "room-verify", "analytics-changes")
 
 
 def _iso(moment: datetime) -> str:
