@@ -29,7 +29,7 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: setup lint
+test: setup lint .stamps/browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Runtime lock: every package of requirements.txt and below, pinned with hashes. Run after changing requirements.txt.

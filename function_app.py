@@ -3,7 +3,20 @@
 import azure.functions as func
 
 from functions import analytics as analytics_functions
-from functions import health, occupancy, onboarding, privacy, rooms, selftest, status, sync_queue, timers, webhooks
+from functions import (
+    auth,
+    health,
+    occupancy,
+    onboarding,
+    portal,
+    privacy,
+    rooms,
+    selftest,
+    status,
+    sync_queue,
+    timers,
+    webhooks,
+)
 from shared import telemetry
 
 telemetry.configure_from_environment()  # OpenTelemetry only with APPLICATIONINSIGHTS_CONNECTION_STRING; no I/O
@@ -14,3 +27,5 @@ for blueprint in (health.bp, selftest.bp, onboarding.bp, rooms.bp, webhooks.bp, 
                   privacy.bp, occupancy.bp):
     app.register_functions(blueprint)
 app.register_functions(analytics_functions.bp)
+app.register_functions(auth.bp)
+app.register_functions(portal.bp)

@@ -6,6 +6,7 @@ import logging
 import sys
 
 from benchmarks import (
+    admin_access,
     analytics,
     catchup_scale,
     execution_cost,
@@ -25,6 +26,7 @@ BENCHMARKS = {"notification_ack": notification_ack.main, "freshness": freshness.
               "generator": generator.main, "execution_cost": execution_cost.main,
               "offboarding": offboarding.main, "catchup_scale": catchup_scale.main,
               "soak": soak.main, "analytics": analytics.main, "occupancy": occupancy.main}
+BENCHMARKS["admin_access"] = admin_access.main
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what RoomCal needs to run and test locally, from nothing: a Python 3.11 venv with
-# the runtime and dev requirements, the npm packages (Azurite), and, for browser tests, Debian's
-# Chromium, and the static-check tools (checkov, pip-audit, pip-tools) in .venv-tools. Each part is skipped when already done; `make setup` calls the parts it needs.
+# the runtime and dev requirements, the npm packages (Azurite, Chart.js for the admin page, axe-core
+# for its accessibility tests), for browser tests Debian's Chromium, and the static-check tools (checkov,
+# pip-audit, pip-tools) in .venv-tools. Each part is skipped when already done; `make setup` calls the parts it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .stamps
@@ -40,6 +41,9 @@ node_part() {
     apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
   fi
   npm ci --no-audit --no-fund --loglevel=error
+  # The admin page ships Chart.js from the package (never a CDN): keep the committed copy equal to the locked one.
+  cp node_modules/chart.js/dist/chart.umd.min.js shared/admin/static/chart.umd.min.js
+  cp node_modules/chart.js/LICENSE.md shared/admin/static/chart.js-LICENSE.txt
   touch .stamps/npm
 }
 

@@ -8,8 +8,10 @@
 
 import azure.functions as func
 
-from functions.http import handles_errors, json_response, parse_query
+from functions.guard import admin_api
+from functions.http import json_response, parse_query
 from shared import bootstrap, keys
+from shared.admin.principal import Need
 from shared.analytics import exports
 from shared.analytics.aggregation import QUEUE
 from shared.analytics.queries import TABLES, Analytics, AnalyticsQuery
@@ -20,21 +22,28 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def authorise(req: func.HttpRequest) -> str:
-    """The tenant the caller may read; the one place where sign-in and tenant checks go (issue 12)."""
+    """The route's tenant, normalised; functions.guard has already checked the caller may act for it."""
     return keys.normalise_tenant_id(req.route_params.get("tenant_id"))
 
 
-@bp.route(route="tenants/{tenant_id}/analytics/{table}", methods=["GET", "POST"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/analytics/{table}", ["POST"], need=Need.change,
+           summary="Queue a full rebuild of the tenant's aggregates (table=rebuild)")
+def analytics_rebuild(req: func.HttpRequest) -> func.HttpResponse:
+    tenant, table = authorise(req), req.route_params.get("table", "")
+    s = bootstrap.get_services()
+    if table != "rebuild":
+        raise NotFound(f"no analytics action {table[:40]!r}", fix="POST .../analytics/rebuild")
+    s.tables.get("Tenants", "tenant", tenant)  # 404 for an unknown tenant
+    s.queues.send(QUEUE, {"tenant": tenant, "rebuild": True})
+    return json_response({"tenant": tenant, "rebuild": "queued"}, 202)
+
+
+@admin_api(bp, "tenants/{tenant_id}/analytics/{table}", ["GET"], need=Need.read, query=AnalyticsQuery,
+           content=f"application/json text/csv {_XLSX}",
+           summary="Analytics: summary, rooms, heatmap, lead-times, sizes, groups, findings, series")
 def analytics(req: func.HttpRequest) -> func.HttpResponse:
     tenant, table = authorise(req), req.route_params.get("table", "")
     s = bootstrap.get_services()
-    if req.method == "POST":
-        if table != "rebuild":
-            raise NotFound(f"no analytics action {table[:40]!r}", fix="POST .../analytics/rebuild")
-        s.tables.get("Tenants", "tenant", tenant)  # 404 for an unknown tenant
-        s.queues.send(QUEUE, {"tenant": tenant, "rebuild": True})
-        return json_response({"tenant": tenant, "rebuild": "queued"}, 202)
     if table not in (*TABLES, "summary"):
         raise NotFound(f"no analytics table {table[:40]!r}",
                        fix="use one of: summary, " + ", ".join(TABLES))

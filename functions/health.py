@@ -3,8 +3,10 @@ nothing about the deployment); with a function key, /api/health/details names ea
 
 import azure.functions as func
 
+from functions.guard import admin_api
 from functions.http import json_response
 from shared import bootstrap
+from shared.admin.principal import Need
 from shared.config import get_settings
 from shared.errors import RoomCalError
 from shared.ops.health import check_health
@@ -18,7 +20,8 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     return json_response({"status": report["status"]}, _status(report))
 
 
-@bp.route(route="health/details", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@admin_api(bp, "health/details", ["GET"], need=Need.operator,
+           summary="Health in detail: version, table and queue reachability, settings sanity")
 def health_details(req: func.HttpRequest) -> func.HttpResponse:
     report = _report()
     return json_response(report, _status(report))

@@ -16,6 +16,7 @@ log = logging.getLogger("roomcal.http")
 
 STATUS_FOR_ERROR: list[tuple[type[errors.RoomCalError], int]] = [
     (errors.InvalidInput, 400),
+    (errors.SignInRequired, 401),
     (errors.AccessDenied, 403),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
@@ -88,5 +89,10 @@ def parse_query(req: func.HttpRequest, model: type[BaseModel]) -> BaseModel:
 
 
 def actor_of(req: func.HttpRequest) -> str:
-    """Who is calling: the App Service authentication principal when present, else the key holder."""
-    return (req.headers.get("x-ms-client-principal-name") or "function-key holder")[:256]
+    """Who is calling, for the audit: the identity functions.guard validated, never a request header.
+
+    An endpoint outside the guard can only be reached with a Functions key, hence the fallback."""
+    from functions.guard import current_principal
+
+    principal = current_principal()
+    return principal.actor if principal else "operator (Functions key)"

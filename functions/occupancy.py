@@ -3,8 +3,10 @@ analytics (JSON/CSV/XLSX), ghost series, the policy simulator, the no-show relea
 
 import azure.functions as func
 
-from functions.http import handles_errors, json_response
+from functions.guard import admin_api
+from functions.http import json_response
 from shared import bootstrap
+from shared.admin.principal import Need
 from shared.occupancy import exports
 from shared.occupancy.ingest import QUEUE
 from shared.occupancy.retention import purge_expired_occupancy
@@ -12,8 +14,8 @@ from shared.occupancy.retention import purge_expired_occupancy
 bp = func.Blueprint()
 
 
-@bp.route(route="tenants/{tenant_id}/occupancy", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/occupancy", ["POST"], need=Need.change,
+           summary="Ingest presence samples or intervals (JSON or CSV), per-row report")
 def ingest_occupancy(req: func.HttpRequest) -> func.HttpResponse:
     report = bootstrap.get_services().occupancy.ingest_body(
         req.route_params["tenant_id"], req.get_body(), req.headers.get("content-type") or "")
@@ -24,14 +26,14 @@ def ingest_occupancy(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(report)
 
 
-@bp.route(route="tenants/{tenant_id}/occupancy/health", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/occupancy/health", ["GET"], need=Need.read,
+           summary="Sensor health per room: last sample, gaps")
 def sensor_health(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(bootstrap.get_services().occupancy.health(req.route_params["tenant_id"]))
 
 
-@bp.route(route="tenants/{tenant_id}/occupancy/reports", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/occupancy/reports", ["GET"], need=Need.read,
+           summary="Reports of queued ingest batches")
 def queued_reports(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(bootstrap.get_services().occupancy.queued_reports(req.route_params["tenant_id"]))
 
@@ -56,33 +58,32 @@ def _table_response(body: dict, rows_key: str, name: str, fmt: str) -> func.Http
     return json_response(body)
 
 
-@bp.route(route="tenants/{tenant_id}/analytics/occupancy", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/analytics/occupancy", ["GET"], need=Need.read,
+           summary="Sensor analytics: occupancy, no-shows, unused booked time, meet-ups")
 def occupancy_analytics(req: func.HttpRequest) -> func.HttpResponse:
     params = dict(req.params)
     body = bootstrap.get_services().occupancy.report(req.route_params["tenant_id"], params)
     return _table_response(body, "rooms", "occupancy", params.get("format", "json"))
 
 
-@bp.route(route="tenants/{tenant_id}/analytics/occupancy/ghost-series", methods=["GET"],
-          auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/analytics/occupancy/ghost-series", ["GET"], need=Need.read,
+           summary="Recurring series that keep ending as no-shows")
 def ghost_series(req: func.HttpRequest) -> func.HttpResponse:
     params = dict(req.params)
     body = bootstrap.get_services().occupancy.ghost_series(req.route_params["tenant_id"], params)
     return _table_response(body, "series", "ghost-series", params.get("format", "json"))
 
 
-@bp.route(route="tenants/{tenant_id}/noshow/simulate", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/noshow/simulate", ["GET"], need=Need.read,
+           summary="Policy simulator: what a no-show policy would have released")
 def simulate_noshow_policy(req: func.HttpRequest) -> func.HttpResponse:
     params = dict(req.params)
     body = bootstrap.get_services().occupancy.simulate(req.route_params["tenant_id"], params)
     return _table_response(body, "rooms", "noshow-simulation", params.get("format", "json"))
 
 
-@bp.route(route="tenants/{tenant_id}/noshow/release", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/noshow/release", ["POST"], need=Need.change,
+           summary="No-show release now (dry_run=true lists, releases nothing)")
 def release_noshows(req: func.HttpRequest) -> func.HttpResponse:
     dry_run = (req.params.get("dry_run") or "").lower() in ("1", "true", "yes")
     result = bootstrap.get_services().occupancy.release().sweep(req.route_params["tenant_id"], dry_run=dry_run)

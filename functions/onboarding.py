@@ -3,8 +3,10 @@
 import azure.functions as func
 from pydantic import BaseModel, Field, ValidationError
 
+from functions.guard import admin_api, current_principal
 from functions.http import actor_of, handles_errors, json_response, parse_json, parse_query
 from shared import bootstrap
+from shared.admin.principal import Need
 from shared.models import TenantSettingsUpdate
 from shared.onboarding import offboarding, tenants
 from shared.onboarding import use_cases as onboarding
@@ -20,11 +22,12 @@ class AuditQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
 
 
-@bp.route(route="tenants", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants", ["POST"], need=Need.signed_in, body=onboarding.StartOnboarding,
+           summary="Add tenant: the admin-consent link (and a request-consent link) for the signed-in tenant")
 def start_onboarding(req: func.HttpRequest) -> func.HttpResponse:
     body = parse_json(req, onboarding.StartOnboarding) if req.get_body() else onboarding.StartOnboarding()
-    return json_response(onboarding.start(bootstrap.get_services(), body, actor=actor_of(req)), 201)
+    return json_response(onboarding.start(bootstrap.get_services(), body, actor=actor_of(req),
+                                          principal=current_principal()), 201)
 
 
 @bp.route(route="consent/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -40,8 +43,8 @@ def consent_callback(req: func.HttpRequest) -> func.HttpResponse:
                              charset="utf-8", headers=PAGE_HEADERS)
 
 
-@bp.route(route="tenants/{tenant_id}/rbac-script", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/rbac-script", ["GET"], need=Need.read, query=RbacScriptRequest,
+           content="text/plain", summary="The Exchange RBAC for Applications PowerShell script")
 def rbac_script(req: func.HttpRequest) -> func.HttpResponse:
     request = parse_query(req, RbacScriptRequest)
     name, text = onboarding.rbac_script_for(bootstrap.get_services(), req.route_params["tenant_id"], request)
@@ -51,20 +54,18 @@ def rbac_script(req: func.HttpRequest) -> func.HttpResponse:
                                       "X-Content-Type-Options": "nosniff"})
 
 
-@bp.route(route="tenants/{tenant_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}", ["GET"], need=Need.read, summary="Tenant overview: status, room counts, settings")
 def tenant_overview(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(onboarding.tenant_overview(bootstrap.get_services(), req.route_params["tenant_id"]))
 
 
-@bp.route(route="tenants/{tenant_id}/settings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/settings", ["GET"], need=Need.read, summary="The tenant's settings")
 def tenant_settings_get(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(tenants.get_settings(bootstrap.get_services().tables, req.route_params["tenant_id"]))
 
 
-@bp.route(route="tenants/{tenant_id}/settings", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/settings", ["PATCH"], need=Need.change, body=TenantSettingsUpdate,
+           summary="Change settings")
 def tenant_settings_update(req: func.HttpRequest) -> func.HttpResponse:
     change = parse_json(req, TenantSettingsUpdate)
     s = bootstrap.get_services()
@@ -72,16 +73,16 @@ def tenant_settings_update(req: func.HttpRequest) -> func.HttpResponse:
                                                  actor=actor_of(req)))
 
 
-@bp.route(route="tenants/{tenant_id}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}", ["DELETE"], need=Need.change,
+           summary="Offboard: delete subscriptions and data (audit kept)")
 def offboard_tenant(req: func.HttpRequest) -> func.HttpResponse:
     body = onboarding.offboard(bootstrap.get_services(), req.route_params["tenant_id"], actor=actor_of(req))
     return json_response(body, 202 if body["status"] == "offboarding" else 200,
                          {"Location": f"/api/tenants/{body['tenant_id']}/offboarding"})
 
 
-@bp.route(route="tenants/{tenant_id}/offboarding", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/offboarding", ["GET"], need=Need.read,
+           summary="Offboarding progress: status, rows and subscriptions deleted")
 def offboarding_progress(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(offboarding.progress(bootstrap.get_services().tables, req.route_params["tenant_id"]))
 
@@ -91,8 +92,8 @@ def offboard_tenant_step(msg: func.QueueMessage) -> None:
     onboarding.offboarding_step(bootstrap.get_services(), msg.get_json())
 
 
-@bp.route(route="tenants/{tenant_id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/audit", ["GET"], need=Need.read, query=AuditQuery,
+           summary="Audit log, newest first")
 def tenant_audit(req: func.HttpRequest) -> func.HttpResponse:
     query = parse_query(req, AuditQuery)
     tid = tenants.check_tenant_id(req.route_params["tenant_id"])

@@ -4,8 +4,10 @@ the deployment-wide key rotation (admin key only: it acts for every tenant; docs
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.http import actor_of, handles_errors, json_response, parse_json
+from functions.guard import admin_api
+from functions.http import actor_of, json_response, parse_json
 from shared import bootstrap
+from shared.admin.principal import Need
 from shared.ops import erasure
 from shared.sync import erasure as erased_people
 from shared.sync.key_rotation import rotation_status
@@ -19,8 +21,8 @@ class ErasureRequest(BaseModel):
     email: str = Field(min_length=3, max_length=254, description="the person's e-mail address")
 
 
-@bp.route(route="tenants/{tenant_id}/erasures", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/erasures", ["POST"], need=Need.change, body=ErasureRequest,
+           summary="Erase one person (GDPR art. 17): their address becomes a stable pseudonym everywhere")
 def erase_person(req: func.HttpRequest) -> func.HttpResponse:
     body = parse_json(req, ErasureRequest)
     return json_response(erasure.erase_person(bootstrap.get_services(), req.route_params["tenant_id"], body.email,
@@ -33,15 +35,15 @@ def erase_person_in_room(msg: func.QueueMessage) -> None:
     erased_people.rewrite_room(s.tables, msg.get_json(), hash_key=s.settings.hash_key.get_secret_value())
 
 
-@bp.route(route="ops/key-rotation", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
-@handles_errors
+@admin_api(bp, "ops/key-rotation", ["GET"], need=Need.operator, key_level=func.AuthLevel.ADMIN,
+           summary="Hash-key rotation progress (deployment-wide)")
 def key_rotation_status(req: func.HttpRequest) -> func.HttpResponse:
     s = bootstrap.get_services()
     return json_response(rotation_status(s.tables, s.settings))
 
 
-@bp.route(route="ops/key-rotation/client-states", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
-@handles_errors
+@admin_api(bp, "ops/key-rotation/client-states", ["POST"], need=Need.operator, key_level=func.AuthLevel.ADMIN,
+           summary="Give every subscription a fresh clientState (deployment-wide)")
 def rotate_client_states(req: func.HttpRequest) -> func.HttpResponse:
     counts = bootstrap.get_services().require_subscription_manager().enqueue_rotation()
     return json_response({"subscriptions_queued": counts["rotate"], "invalid_rows": counts["invalid_row"]}, 202)

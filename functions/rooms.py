@@ -3,8 +3,10 @@ plus the room-verify queue trigger and the timer that re-checks RBAC-denied room
 
 import azure.functions as func
 
-from functions.http import actor_of, handles_errors, json_response, parse_json
+from functions.guard import admin_api
+from functions.http import actor_of, json_response, parse_json
 from shared import bootstrap
+from shared.admin.principal import Need
 from shared.errors import InvalidInput
 from shared.onboarding import rooms, verification
 from shared.onboarding import use_cases as onboarding
@@ -14,14 +16,13 @@ bp = func.Blueprint()
 _MAX_BODY = 2 * 1024 * 1024
 
 
-@bp.route(route="tenants/{tenant_id}/rooms", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/rooms", ["GET"], need=Need.read, summary="Rooms with sync status, reason and fix")
 def list_rooms(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(rooms.listing(bootstrap.get_services().tables, req.route_params["tenant_id"]))
 
 
-@bp.route(route="tenants/{tenant_id}/rooms", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/rooms", ["POST"], need=Need.change,
+           summary="Register rooms (JSON or text/csv); bad rows reported, good rows kept")
 def register_rooms(req: func.HttpRequest) -> func.HttpResponse:
     payload, csv_text = _rooms_body(req)
     result = onboarding.register_rooms(bootstrap.get_services(), req.route_params["tenant_id"], payload,
@@ -45,15 +46,15 @@ def _rooms_body(req: func.HttpRequest):
                            fix='send {"rooms": [{"email": ...}]}, or CSV with Content-Type: text/csv') from None
 
 
-@bp.route(route="tenants/{tenant_id}/rooms/import", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/rooms/import", ["POST"], need=Need.change,
+           summary="Import the tenant's rooms from Graph /places")
 def import_rooms(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(onboarding.import_rooms(bootstrap.get_services(), req.route_params["tenant_id"],
                                                  actor=actor_of(req)))
 
 
-@bp.route(route="tenants/{tenant_id}/rooms/{email}", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/rooms/{email}", ["PATCH"], need=Need.change, body=RoomUpdate,
+           summary="Change a room")
 def update_room(req: func.HttpRequest) -> func.HttpResponse:
     change = parse_json(req, RoomUpdate)
     s = bootstrap.get_services()
@@ -61,30 +62,27 @@ def update_room(req: func.HttpRequest) -> func.HttpResponse:
                                       change, actor=actor_of(req)))
 
 
-@bp.route(route="tenants/{tenant_id}/rooms/{email}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/rooms/{email}", ["DELETE"], need=Need.change, summary="Remove a room")
 def remove_room(req: func.HttpRequest) -> func.HttpResponse:
     s = bootstrap.get_services()
     return json_response(rooms.remove(s.tables, s.clock, s.graph, req.route_params["tenant_id"],
                                       req.route_params["email"], actor=actor_of(req)))
 
 
-@bp.route(route="tenants/{tenant_id}/verify", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/verify", ["POST"], need=Need.change,
+           summary="Continue setup: check every room live against Graph")
 def start_verification(req: func.HttpRequest) -> func.HttpResponse:
     tid = req.route_params["tenant_id"]
     body = onboarding.verify(bootstrap.get_services(), tid, actor=actor_of(req))
     return json_response(body, 202, {"Location": f"/api/tenants/{body['tenant_id']}/verify"})
 
 
-@bp.route(route="tenants/{tenant_id}/verify", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/verify", ["GET"], need=Need.read, summary="Continue setup: progress")
 def verification_progress(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(verification.progress(bootstrap.get_services().tables, req.route_params["tenant_id"]))
 
 
-@bp.route(route="tenants/{tenant_id}/sync", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@handles_errors
+@admin_api(bp, "tenants/{tenant_id}/sync", ["POST"], need=Need.change, summary="Synchronize room calendars")
 def start_sync(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(onboarding.synchronise(bootstrap.get_services(), req.route_params["tenant_id"],
                                                 actor=actor_of(req)))

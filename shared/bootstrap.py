@@ -192,3 +192,11 @@ def _build_graph(settings: Settings, tokens: TokenSource | None):
 @functools.cache
 def get_services() -> Services:
     return build_services(get_settings())
+
+
+@functools.cache
+def get_admin_access():
+    """Sessions and Entra sign-in for the admin page (shared.admin.access), built on first use."""
+    from shared.admin.access import build_admin_access
+
+    return build_admin_access(get_settings(), get_services().clock)

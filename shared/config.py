@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     federation_audience: str = "api://AzureADTokenExchange"
     applicationinsights_connection_string: SecretStr = Field(
         default=SecretStr(""), validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING"))
+    # Admin sign-in (shared/admin): the key that encrypts session cookies, and how long a session lives.
+    session_secret: SecretStr = SecretStr("")
+    session_minutes: int = Field(default=60, ge=5, le=720)
     # Occupancy sensors and the no-show release (issue 11)
     occupancy_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     occupancy_max_rows: int = Field(default=20_000, ge=1, le=1_000_000)
@@ -122,6 +125,8 @@ class Settings(BaseSettings):
         if not _random_enough(self.hash_key.get_secret_value()):
             problems.append("ROOMCAL_HASH_KEY must be at least 32 random bytes in production (e.g. the output of "
                             "python -c \"import secrets; print(secrets.token_urlsafe(32))\")")
+        if len(self.session_secret.get_secret_value()) < 32 or self.session_secret.get_secret_value() in _PLACEHOLDERS:
+            problems.append("ROOMCAL_SESSION_SECRET must be a random secret of at least 32 characters in production")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -8,6 +8,7 @@
     ├── NotFound                no such tenant / room / resource (HTTP 404)
     │   └── MailboxNotFound     the room's address has no Exchange Online mailbox Graph can read
     ├── Conflict                the request clashes with current state (HTTP 409)
+    ├── SignInRequired          the caller has no (or an expired) admin session: sign in (HTTP 401)
     ├── AccessDenied            the caller, or RoomCal at Microsoft, lacks a permission (HTTP 403)
     │   ├── ConsentMissing      the tenant has not (or no longer) consented to RoomCal: ask an admin
     │   └── MailboxAccessDenied the room is outside RoomCal's Exchange RBAC scope: add it to the group
@@ -72,6 +73,10 @@ class MailboxNotFound(NotFound):
 
 class Conflict(RoomCalError):
     code = "conflict"
+
+
+class SignInRequired(RoomCalError):
+    code = "signin_required"
 
 
 class AccessDenied(RoomCalError):

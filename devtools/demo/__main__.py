@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from devtools.azurite import free_port
-from devtools.demo import analytics, live, onboarding, sensors
+from devtools.demo import analytics, live, onboarding, portal, sensors
 from devtools.demo.stack import ROOT, Stack
 
 
@@ -82,6 +82,9 @@ def run(stack: Stack, *, seed: int, rooms: int) -> None:
     step("No-show release: a meeting nobody came to, dry run first, then released as the room")
     sensors.release_one(stack, tid, organizer=f"admin@{domain}", sensors=week["sensors"])
 
+    step("Admin page: sign in with Entra (the emulator's) and see the office")
+    stack.portal_url = portal.sign_in(stack, tid, admin=f"admin@{domain}")
+
 
 def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
@@ -116,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     print("RoomCal local demo: Azurite + Microsoft 365 emulator + dev host\n" + "=" * 64)
     try:
         run(stack, seed=args.seed, rooms=args.rooms)
-        print("\nDemo complete.")
+        print(f"\nDemo complete. Admin page: {stack.base}/api/portal")
         if keep_running_default():
-            print(f"Serving on {stack.base} (emulator {stack.sim.base_url}) - press Ctrl-C to stop.", flush=True)
+            print(f"Serving on {stack.base} (emulator {stack.sim.base_url}) - press Ctrl-C to stop.")
+            print(f"Admin page: {stack.base}/api/portal\n  one-click sign-in as the demo admin: {stack.portal_url}\n"
+                  "  (the emulator's sign-in runs on HTTPS with its own certificate: accept it once in the browser)",
+                  flush=True)
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:

@@ -27,6 +27,7 @@ class Stack:
     devhost: DevHostProcess | None = None
     devhost_env: dict[str, str] = field(default_factory=dict)
     previous_output: list[str] = field(default_factory=list)
+    portal_url: str = ""
 
     @property
     def base(self) -> str:
@@ -59,6 +60,7 @@ class Stack:
             "ROOMCAL_CLIENT_ID": DEFAULT_CLIENT_ID,
             "ROOMCAL_CLIENT_SECRET": DEFAULT_SECRET,
             "ROOMCAL_PUBLIC_BASE_URL": self.base,
+            "ROOMCAL_SESSION_SECRET": "demo-only-session-secret-not-for-production",
             "DEVHOST_FUNCTION_KEY": FUNCTION_KEY,
             "DEVHOST_MASTER_KEY": MASTER_KEY,
             **(extra_env or {}),

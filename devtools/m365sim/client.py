@@ -181,6 +181,9 @@ class ControlClient:
     def auto_signin(self, tid: str, user: str | None) -> dict:
         return self._call("PUT", f"/tenants/{tid}/auto-signin", {"user": user})
 
+    def rotate_signing_key(self, keep_previous: bool = True) -> dict:
+        return self._call("POST", "/signing-keys/rotate", {"keep_previous": keep_previous})
+
     def id_token(self, tid: str, user: str, nonce: str | None = None) -> str:
         return self._call("POST", f"/tenants/{tid}/id-token", {"user": user, "nonce": nonce})["id_token"]
 

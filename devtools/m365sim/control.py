@@ -77,6 +77,7 @@ def rules() -> list[Rule]:
         ("/clock", clock, ["GET", "POST"]),
         ("/faults", faults, ["GET", "POST", "DELETE"]),
         ("/stats", stats, ["GET"]),
+        ("/signing-keys/rotate", rotate_signing_key, ["POST"]),
     ]
     return [Rule(P + path, endpoint=guarded(fn), methods=methods) for path, fn, methods in r]
 
@@ -117,6 +118,13 @@ def app_registration(sim, request):
                 raise ControlError(f"unknown app field {k}")
             setattr(app, k, v)
     return reply(asdict(app))
+
+
+def rotate_signing_key(sim, request):
+    """Entra's signing-key rollover: tokens are signed with a new key from now on (entra-docs
+    signing-key-rollover.md); ``keep_previous: false`` also withdraws the old key from the JWKS."""
+    kid = sim.tokens.rotate(keep_previous=bool(body_of(request).get("keep_previous", True)))
+    return reply({"kid": kid, "published": [k["kid"] for k in sim.tokens.jwks()["keys"]]})
 
 
 def clock(sim, request):

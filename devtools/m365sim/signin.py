@@ -1,10 +1,15 @@
 """Admin sign-in: the authorization-code flow (``/{tenant}/oauth2/v2.0/authorize`` + token
 ``grant_type=authorization_code``) issuing RS256 ID tokens with ``tid``, ``oid``, ``preferred_username``, ``roles``
 (app roles such as ``RoomCal.Admin``) and ``aud`` = the client id. Codes are one-time and live 10 minutes.
+PKCE (RFC 7636, entra-docs v2-oauth2-auth-code-flow.md): a ``code_challenge`` (S256 or plain) sent to authorize
+must be answered by the matching ``code_verifier`` at the token endpoint, else ``invalid_grant`` AADSTS501481.
 A tenant's ``auto_signin`` (control API) skips the page, like an existing browser session would."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -56,7 +61,17 @@ def authorize(sim, request: Request, tenant: str) -> Response:
             if auto is None:
                 users = user_choices(tenants)
                 hidden = {
-                    k: p.get(k) for k in ("client_id", "redirect_uri", "state", "nonce", "scope", "response_type")
+                    k: p.get(k)
+                    for k in (
+                        "client_id",
+                        "redirect_uri",
+                        "state",
+                        "nonce",
+                        "scope",
+                        "response_type",
+                        "code_challenge",
+                        "code_challenge_method",
+                    )
                 }
                 return user_form(f"Sign in to {app.display_name}", request.path, hidden, users, "Sign in")
             upn = auto.auto_signin
@@ -80,6 +95,8 @@ def authorize(sim, request: Request, tenant: str) -> Response:
                     "oid": user.id,
                     "nonce": nonce,
                     "redirect_uri": redirect_uri,
+                    "code_challenge": p.get("code_challenge") or None,
+                    "code_challenge_method": p.get("code_challenge_method") or "plain",
                     "at": time.monotonic(),
                 }
                 return redirect(redirect_uri, {"code": code, "state": state, "session_state": secrets.token_hex(8)})
@@ -101,6 +118,11 @@ def redeem_code(sim, request: Request, tenant: str) -> Response:
     if form.get("redirect_uri") != grant["redirect_uri"]:
         return entra_error(
             "invalid_grant", 50148, "The redirect_uri does not match the one used in the authorize request."
+        )
+    if grant["code_challenge"] and not _verifier_matches(grant, form.get("code_verifier", "")):
+        return entra_error(
+            "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the "
+            "authorization request."
         )
     with sim.world.lock:
         t = sim.world.tenants[grant["tid"]]
@@ -124,3 +146,10 @@ def redeem_code(sim, request: Request, tenant: str) -> Response:
         content_type="application/json; charset=utf-8",
         headers={"Cache-Control": "no-store, no-cache"},
     )
+
+
+def _verifier_matches(grant: dict, verifier: str) -> bool:
+    if grant["code_challenge_method"] == "S256":
+        digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+        verifier = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return hmac.compare_digest(verifier.encode(), grant["code_challenge"].encode())

@@ -49,16 +49,26 @@ class SigningKey:
 
 
 class TokenService:
+    """Signs with ``key``; JWKS publishes it and, after a rollover, the previous keys too (entra-docs
+    signing-key-rollover: apps must accept any key in the metadata and refetch on an unknown ``kid``)."""
+
     def __init__(self, world: World, base_url_fn) -> None:
         self.world = world
         self.key = SigningKey.generate()
+        self.retired: list[SigningKey] = []
         self._base = base_url_fn
+
+    def rotate(self, *, keep_previous: bool = True) -> str:
+        """Key rollover: a new signing key; the old one stays published unless ``keep_previous`` is false."""
+        self.retired = [self.key, *self.retired][:2] if keep_previous else []
+        self.key = SigningKey.generate()
+        return self.key.kid
 
     def issuer(self, tid: str) -> str:
         return f"{self._base()}/{tid}/v2.0"
 
     def jwks(self) -> dict:
-        return {"keys": [self.key.jwk()]}
+        return {"keys": [k.jwk() for k in (self.key, *self.retired)]}
 
     def _sign(self, claims: dict) -> str:
         return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.key.kid, "typ": "JWT"})
@@ -136,9 +146,11 @@ class TokenService:
     def validate_access_token(self, token: str) -> dict:
         """Graph's check. Raises jwt exceptions; the caller maps them to 401 InvalidAuthenticationToken."""
         now = self.world.clock.now().timestamp()
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = next((k for k in (self.key, *self.retired) if k.kid == kid), self.key)
         claims = jwt.decode(
             token,
-            self.key.private.public_key(),
+            key.private.public_key(),
             algorithms=["RS256"],
             audience=GRAPH_AUDIENCES,
             options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import Conflict, InvalidInput, NotFound, RoomCalError
 from shared.log import log_event
+from shared.models import TenantStatus
 from shared.onboarding import tenants
 from shared.onboarding.consent_messages import START_AGAIN, outcome_for_error
 from shared.onboarding.consent_outcome import ConsentOutcome
@@ -82,13 +83,14 @@ class ConsentService:
     def redirect_uri(self) -> str:
         return f"{self._public}/api/consent/callback"
 
-    def start(self, *, tenant_hint: str | None, created_by: str) -> dict:
-        """Two links, each with its own one-time state: one to follow now, one to hand to an admin."""
+    def start(self, *, tenant_hint: str | None, created_by: str, reonboard: bool = False) -> dict:
+        """Two links, each with its own one-time state: one to follow now, one to hand to an admin.
+        With a tenant id as hint both links are bound to it: a consent from any other tenant is refused."""
         if not self._client_id:
             raise InvalidInput("RoomCal has no client id configured", fix="set ROOMCAL_CLIENT_ID")
         hint = normalise_tenant_hint(tenant_hint)
-        admin_url, expires_at = self._new_link(hint, created_by, "admin")
-        request_url, _ = self._new_link(hint, created_by, "request")
+        admin_url, expires_at = self._new_link(hint, created_by, "admin", reonboard)
+        request_url, _ = self._new_link(hint, created_by, "request", reonboard)
         return {
             "consent_url": admin_url,
             "request_consent": {"url": request_url, "message": _request_message(request_url, expires_at)},
@@ -97,14 +99,14 @@ class ConsentService:
             "redirect_uri": self.redirect_uri,
         }
 
-    def _new_link(self, hint: str | None, created_by: str, kind: str) -> tuple[str, datetime]:
+    def _new_link(self, hint: str | None, created_by: str, kind: str, reonboard: bool) -> tuple[str, datetime]:
         state = secrets.token_urlsafe(32)
         now = self._clock.now()
         expires_at = now + self._ttl
         self._tables.upsert(TABLE, {
             "PartitionKey": _PARTITION, "RowKey": state, "kind": kind, "tenant_hint": hint or "",
             "created_by": created_by or "unknown", "created_at": now.isoformat(),
-            "expires_at": expires_at.isoformat(), "used": False,
+            "expires_at": expires_at.isoformat(), "used": False, "reonboard": reonboard,
         })
         query = urlencode({"client_id": self._client_id, "scope": self._scope,
                            "redirect_uri": self.redirect_uri, "state": state})
@@ -152,6 +154,13 @@ class ConsentService:
                 f"The link was made for tenant {hint}, but the consent came from another one.",
                 ["Sign in with an admin account of the intended organisation. " + START_AGAIN],
                 error="tenant_mismatch")
+        if _offboarded(self._tables, tenant_id) and not request.get("reonboard"):
+            return ConsentOutcome.failed(
+                "This organisation was offboarded from RoomCal",
+                "A consent does not connect an offboarded organisation again; nothing was recorded.",
+                ["To connect it again, an admin chooses 'Connect again' on RoomCal's admin page "
+                 "(POST /api/tenants with reonboard: true) and consents with that link."],
+                error="tenant_offboarded")
         # A token cached before this consent proves nothing about it (consent may have been revoked
         # since) and carries the roles of the old grant: ask Entra for a fresh one.
         self._tokens.forget(tenant_id)
@@ -172,6 +181,16 @@ class ConsentService:
         return ConsentOutcome(ok=True, tenant_id=tenant_id, title="RoomCal is installed in your tenant",
                               message="Admin consent is done. RoomCal cannot read any calendar yet.",
                               next_steps=_next_steps(tenant_id), warnings=_role_warnings(roles))
+
+
+_GONE = {TenantStatus.offboarded.value, "offboarding"}  # "offboarding": while its data is being deleted
+
+
+def _offboarded(tables, tenant_id: str) -> bool:
+    try:
+        return str(tenants.load(tables, tenant_id).status) in _GONE
+    except NotFound:
+        return False
 
 
 def _is_guid(text: str) -> bool:

@@ -40,5 +40,6 @@ h1{{color:{colour}}}.warn{{background:#fff4ce;border-left:4px solid #c19c00;padd
 {warnings}{facts_html}
 <h2>What to do next</h2>
 <ol>{steps}</ol>
+<p><a href="/api/portal#setup">Back to RoomCal's admin page</a></p>
 </body></html>
 """

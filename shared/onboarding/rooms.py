@@ -156,7 +156,9 @@ def describe(room: Room, check: dict | None = None) -> dict:
     body = {"email": room.email, "display_name": room.display_name, "capacity": room.capacity,
             "building": room.building, "floor": room.floor, "sensor_id": room.sensor_id, "time_zone": room.time_zone,
             "sync_status": room.sync_status, "reason": room.sync_reason, "fix": room.sync_fix,
-            "last_sync_at": room.last_sync_at.isoformat() if room.last_sync_at else None}
+            "last_sync_at": room.last_sync_at.isoformat() if room.last_sync_at else None,
+            "subscription_expires_at": room.subscription_expires_at.isoformat() if room.subscription_expires_at
+            else None}
     check = check or {}
     body.update({"reason_code": check.get("code"), "checked_at": check.get("checked_at"),
                  "can_write": check.get("can_write")})

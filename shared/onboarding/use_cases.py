@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import ConfigurationError, InvalidInput
+from shared.errors import AccessDenied, ConfigurationError, Conflict, InvalidInput, NotFound
+from shared.models import TenantStatus
 from shared.onboarding import offboarding, rbac_script, rooms, synchronize, tenants, verification
-from shared.onboarding.consent import CallbackParams, ConsentService
+from shared.onboarding.consent import CallbackParams, ConsentService, normalise_tenant_hint
 from shared.onboarding.consent_outcome import ConsentOutcome
 
 
@@ -16,7 +17,9 @@ class StartOnboarding(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant: str | None = Field(default=None, max_length=253,
-                               description="tenant id or domain to pre-select at Microsoft; omit for any")
+                               description="tenant id or domain to pre-select at Microsoft; omit for any. "
+                                           "A signed-in admin always onboards the tenant of their sign-in")
+    reonboard: bool = Field(default=False, description="connect an offboarded tenant again (explicit)")
 
 
 def _tokens(services):
@@ -34,8 +37,37 @@ def consent_service(services) -> ConsentService:
                           ttl=timedelta(minutes=settings.consent_state_minutes))
 
 
-def start(services, body: StartOnboarding, *, actor: str) -> dict:
-    return consent_service(services).start(tenant_hint=body.tenant, created_by=actor)
+def start(services, body: StartOnboarding, *, actor: str, principal=None) -> dict:
+    """Consent links. For a signed-in admin the tenant is their token's ``tid``, so the consent (and the
+    request-consent link) can only complete for that tenant; an offboarded tenant needs ``reonboard``."""
+    hint = body.tenant
+    if principal is not None and not principal.is_operator:
+        if hint and normalise_tenant_hint(hint) != principal.tenant_id:
+            raise InvalidInput("you can only add the organisation you signed in with",
+                               fix="leave 'tenant' out, or sign in with an account of the other organisation")
+        hint = principal.tenant_id
+    existing = _existing(services, hint)
+    if existing is not None:
+        if str(existing.status) == "offboarding":
+            raise Conflict(f"tenant {existing.id} is being offboarded", fix="wait until offboarding has finished")
+        if existing.status == TenantStatus.offboarded and not body.reonboard:
+            raise Conflict(f"tenant {existing.id} was offboarded from RoomCal",
+                           fix="re-onboarding is explicit: send {\"reonboard\": true} (the page's 'Connect again')")
+        if existing.status in (TenantStatus.consented, TenantStatus.active) and principal is not None \
+                and not principal.can_change:
+            raise AccessDenied("this organisation is already connected; changing it needs the RoomCal.Admin app role",
+                               fix="ask an Entra admin to assign you RoomCal.Admin, then sign in again")
+    return consent_service(services).start(tenant_hint=hint, created_by=actor,
+                                           reonboard=bool(body.reonboard))
+
+
+def _existing(services, hint: str | None):
+    if not hint or "." in hint:
+        return None
+    try:
+        return tenants.load(services.tables, hint)
+    except NotFound:
+        return None
 
 
 def finish_consent(services, params: CallbackParams) -> ConsentOutcome:

@@ -1,18 +1,7 @@
 """The app's registrations as data: every function, its trigger, route, auth level, queue."""
 
-import function_app
-
-
-def _functions():
-    # get_functions() may be called once per FunctionApp; cache it for the module.
-    if not hasattr(_functions, "cache"):
-        _functions.cache = {f.get_function_name(): f for f in function_app.app.get_functions()}
-    return _functions.cache
-
-
-def _trigger(fn):
-    return next(b for b in fn.get_bindings() if b.type.endswith("Trigger"))
-
+from tests.functions.registrations import functions as _functions
+from tests.functions.registrations import trigger as _trigger
 
 EXPECTED_HTTP = {
     "health": ("health", ["GET"], "anonymous"),
@@ -42,6 +31,8 @@ EXPECTED_HTTP = {
     "erase_person": ("tenants/{tenant_id}/erasures", ["POST"], "function"),
     "key_rotation_status": ("ops/key-rotation", ["GET"], "admin"),
     "rotate_client_states": ("ops/key-rotation/client-states", ["POST"], "admin"),
+    "analytics": ("tenants/{tenant_id}/analytics/{table}", ["GET"], "function"),
+    "analytics_rebuild": ("tenants/{tenant_id}/analytics/{table}", ["POST"], "function"),
     "ingest_occupancy": ("tenants/{tenant_id}/occupancy", ["POST"], "function"),
     "sensor_health": ("tenants/{tenant_id}/occupancy/health", ["GET"], "function"),
     "queued_reports": ("tenants/{tenant_id}/occupancy/reports", ["GET"], "function"),
@@ -49,7 +40,20 @@ EXPECTED_HTTP = {
     "ghost_series": ("tenants/{tenant_id}/analytics/occupancy/ghost-series", ["GET"], "function"),
     "simulate_noshow_policy": ("tenants/{tenant_id}/noshow/simulate", ["GET"], "function"),
     "release_noshows": ("tenants/{tenant_id}/noshow/release", ["POST"], "function"),
-    "analytics": ("tenants/{tenant_id}/analytics/{table}", ["GET", "POST"], "function"),
+}
+# The admin page's twin of every admin endpoint (functions.guard): same handler, session cookie instead of a key.
+_OPERATOR_ONLY = {"health", "selftest_start", "selftest_result", "consent_callback", "graph_notifications",
+                  "graph_lifecycle", "health_details", "key_rotation_status", "rotate_client_states"}
+EXPECTED_HTTP |= {f"{name}_session": (f"session/{route}", methods, "anonymous")
+                  for name, (route, methods, _) in list(EXPECTED_HTTP.items()) if name not in _OPERATOR_ONLY}
+EXPECTED_HTTP |= {
+    "signin_start": ("auth/signin", ["GET"], "anonymous"),
+    "signin_callback": ("auth/callback", ["GET"], "anonymous"),
+    "signin_me": ("auth/me", ["GET"], "anonymous"),
+    "signin_signout": ("auth/signout", ["POST"], "anonymous"),
+    "admin_page": ("portal", ["GET"], "anonymous"),
+    "admin_static": ("portal/static/{name}", ["GET"], "anonymous"),
+    "openapi_document": ("openapi.json", ["GET"], "anonymous"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",
                   "subscription_maintenance": "subscription-maintenance",

@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 
 from devtools.m365sim import ControlClient, Emulator
+from devtools.m365sim.canary import CANARY_PREFIX
 from devtools.m365sim.world import DEFAULT_CLIENT_ID, DEFAULT_SECRET
 from functions import analytics as analytics_fn
 from shared import bootstrap
@@ -260,10 +261,13 @@ def test_every_summary_figure_equals_the_reference(world, reference):
         a = sum(r["per_day"][day][0] for r in covered.values() if day in r["per_day"])
         b = sum(r["per_day"][day][1] for r in covered.values() if day in r["per_day"])
         assert series[str(day)]["available_minutes"] == a and series[str(day)]["booked_minutes"] == b
-    # no address in the summary beyond room mailboxes
-    text = json.dumps(body)
-    organisers = set().union(*(r["organisers"] for r in covered.values()))
-    assert organisers and not any(o in text for o in organisers)
+    # no organiser or attendee address, and no canary (subjects, bodies, join URLs), in answers or aggregates
+    stored = world["services"].aggregates.read(world["tid"], "bookings", ["2026-09", "2026-10", "2026-11"])
+    rooms_text = _get(world["services"], world["tid"], "rooms").get_body().decode()
+    for text in (json.dumps(body), rooms_text, json.dumps(stored.to_dicts(), default=str)):
+        organisers = set().union(*(r["organisers"] for r in covered.values()))
+        assert organisers and not any(o in text for o in organisers)
+        assert CANARY_PREFIX not in text
 
 
 def test_dst_days_have_their_true_length(world, reference):

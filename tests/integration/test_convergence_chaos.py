@@ -62,7 +62,7 @@ NEVER = "0 0 0 1 1 *"  # timers only when the test says so (1 January): one catc
 STEPS = 70
 RESTART_AT = 35
 WORK_QUEUES = ("room-changes", "subscription-maintenance", "room-verify", "catchup-tenants", "catchup-probes",
-               "renewal-tenants")
+               "renewal-tenants", "analytics-changes")
 STORAGE_OUTAGE_AT, STORAGE_DOWN_S = 42, 6  # issue 16: storage unavailable for some seconds
 CLOCK_SKEW_AT, GRAPH_AHEAD_S = 25, 240  # issue 16: Graph's clock 4 minutes ahead of RoomCal's
 

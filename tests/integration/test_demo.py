@@ -38,6 +38,7 @@ def test_demo_runs_end_to_end_and_stops_by_itself(tmp_path):
     for name in ("analytics-rooms.csv", "analytics-summary.xlsx"):
         assert "wrote " in out and name in out
     assert "Demo complete." in out
+    assert "signed in through the emulator as admin@" in out and "/api/portal" in out
 
 
 def test_demo_kept_running_stops_everything_on_sigterm(tmp_path):

@@ -6,7 +6,8 @@ import pytest
 from shared.config import load_settings
 from shared.errors import ConfigurationError
 
-PROD = {"environment": "production", "hash_key": "Kq3v9ZtL0pW2xR7mN4bY8cJ1fH6dS5gA", "public_base_url": "https://roomcal.example"}
+PROD = {"environment": "production", "hash_key": "Kq3v9ZtL0pW2xR7mN4bY8cJ1fH6dS5gA",
+        "session_secret": "Zr8pQ2mW7vX4kN9bT3yL6cJ1hF5dS0gA", "public_base_url": "https://roomcal.example"}
 
 
 @pytest.mark.parametrize(("graph", "login"), [

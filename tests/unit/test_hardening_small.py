@@ -20,7 +20,8 @@ from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
 TID = "aaaaaaaa-bbbb-cccc-dddd-000000000016"
 GOOD_KEY = {"ROOMCAL_PUBLIC_BASE_URL": "https://roomcal.example", "ROOMCAL_GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0",
-            "ROOMCAL_LOGIN_BASE_URL": "https://login.microsoftonline.com"}
+            "ROOMCAL_LOGIN_BASE_URL": "https://login.microsoftonline.com",
+            "ROOMCAL_SESSION_SECRET": "Zr8pQ2mW7vX4kN9bT3yL6cJ1hF5dS0gA"}
 
 
 @pytest.fixture
