@@ -42,7 +42,8 @@ QUEUE = "tenant-offboarding"
 # tables whose PartitionKey is the tenant id (Audit is kept)
 TENANT_PARTITIONED = ("Rooms", "RoomChecks", "Verifications", "RoomSync",
                       "AnalyticsRooms", "AnalyticsDirty", "Departments",  # analytics state (blobs: use_cases)
-                      "OccupancyIngest", "OccupancyDirty")  # occupancy state
+                      "OccupancyIngest", "OccupancyDirty",  # occupancy state
+                      "AdminSignOuts")  # signed-out admin sessions
 # tables whose PartitionKey starts with "<tenant id>|" (per room, per room-day, per month)
 TENANT_PREFIXED = ("Events", "Occupancy", "RoomDaily", "RoomMonthly", "OccupancyMonthly", "NoShowReleases")
 STEP_SECONDS = 60.0  # work per queue message before handing over to the next
