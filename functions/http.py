@@ -54,13 +54,14 @@ def parse_json(req: func.HttpRequest, model: type[BaseModel]) -> BaseModel:
         ) from None
 
 
-def handles_errors(fn: Callable[[func.HttpRequest], func.HttpResponse]):
-    """Map domain errors to their HTTP status with a JSON body; never leak a stack trace."""
+def handles_errors(fn: Callable[..., func.HttpResponse]):
+    """Map domain errors to their HTTP status with a JSON body; never leak a stack trace.
+    Other arguments (output bindings) pass through; the signature stays the function's own."""
 
     @functools.wraps(fn)
-    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+    def wrapper(req: func.HttpRequest, *args, **kwargs) -> func.HttpResponse:
         try:
-            return fn(req)
+            return fn(req, *args, **kwargs)
         except errors.RoomCalError as exc:
             if not isinstance(exc, errors.InvalidInput | errors.NotFound):
                 log.warning("request failed: %s (%s)", exc.code, exc.message)

@@ -21,6 +21,7 @@ from shared.sync.subscription_directory import SubscriptionDirectory
 from shared.sync.subscriptions import SubscriptionManager
 from shared.sync.sync import DeltaSync
 from shared.sync.sync_lease import Lease, RoomSyncLeases
+from shared.sync.webhook_urls import webhook_urls
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def build_services(
         room_changes=RoomChangeHandler(leases, run_round, tables, clock,
                                        max_dequeue_count=settings.queue_max_dequeue_count),
         subscription_manager=None if graph is None else SubscriptionManager(
-            graph, tables, directory, queues, clock, public_base_url=settings.public_base_url,
+            graph, tables, directory, queues, clock, urls=functools.partial(webhook_urls, settings),
             lifetime_minutes=settings.subscription_lifetime_minutes,
             renew_within_minutes=settings.subscription_renew_within_minutes),
         graph=graph, tokens=tokens,

@@ -10,8 +10,13 @@
   expiry reauthorizes too): to the longest lifetime Graph allows for events (setting, default
   10,080 minutes). A subscription Graph no longer knows (404) is recreated.
 * **Renewal timer**: enqueues ``renew`` for every subscription expiring within
-  ``subscription_renew_within_minutes``, and ``recreate`` for active rooms without one; the
-  Graph calls run on the queue, one message per room, so one tenant's trouble stalls no other.
+  ``subscription_renew_within_minutes`` or registered with other URLs than today's (a rotated webhook
+  key), and ``recreate`` for active rooms without one; the Graph calls run on the queue, one message
+  per room, so one tenant's trouble stalls no other.
+* **Key rotation** (webhook_urls.py): a renewal moves a subscription to the current URLs. A new
+  notificationUrl is PATCHed (the subscription-update page allows it); lifecycleNotificationUrl can
+  only be set at creation, so a changed one means a new subscription: the old one is deleted, a new
+  one created, and a catch-up hint closes the moment between. The host accepts both keys meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import contextlib
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import ValidationError
@@ -40,6 +46,7 @@ from shared.sync import sync_status
 from shared.sync.catchup import syncing_tenants
 from shared.sync.subscription_directory import PARTITION, TABLE, SubscriptionDirectory, hash_client_state
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.webhook_urls import WebhookUrls
 
 log = logging.getLogger("roomcal.subscriptions")
 _MAX_THROTTLED_ATTEMPTS = 20
@@ -47,12 +54,11 @@ _MAX_THROTTLED_ATTEMPTS = 20
 
 class SubscriptionManager:
     def __init__(self, graph: GraphPort, tables: TableStore, directory: SubscriptionDirectory, queues: MessageQueue,
-                 clock: Clock, *, public_base_url: str, lifetime_minutes: int = 10080,
+                 clock: Clock, *, urls: Callable[[], WebhookUrls], lifetime_minutes: int = 10080,
                  renew_within_minutes: int = 4320) -> None:
         self._graph, self._tables, self._directory = graph, tables, directory
         self._queues, self._clock = queues, clock
-        self._notification_url = f"{public_base_url}/api/notifications"
-        self._lifecycle_url = f"{public_base_url}/api/lifecycle"
+        self._urls = urls
         self._lifetime = timedelta(minutes=lifetime_minutes)
         self._renew_within = timedelta(minutes=renew_within_minutes)
 
@@ -86,13 +92,20 @@ class SubscriptionManager:
         record = self._directory.lookup(subscription_id) if subscription_id else None
         if record is None:
             return self.recreate(tenant, room, replacing=subscription_id)
+        urls = self._urls()
+        if record.lifecycle_url_hash != urls.lifecycle_hash:  # only settable on create: replace it
+            self._forget(tenant, subscription_id)
+            return self.recreate(tenant, room, replacing=subscription_id)
         expiry = self._clock.now() + self._lifetime - timedelta(minutes=1)
+        moved = record.notification_url_hash != urls.notification_hash
         try:
-            answer = self._graph.renew_subscription(tenant, subscription_id, expiry)
+            answer = self._graph.renew_subscription(tenant, subscription_id, expiry,
+                                                    notification_url=urls.notification if moved else None)
         except NotFound:
             return self.recreate(tenant, room, replacing=subscription_id)
         expires_at = parse_stamp(answer.get("expirationDateTime")) or expiry
-        self._directory.save(record.model_copy(update={"expires_at": expires_at}))
+        self._directory.save(record.model_copy(update={"expires_at": expires_at,
+                                                       "notification_url_hash": urls.notification_hash}))
         sync_status.update(self._tables, tenant, room, subscription_id=subscription_id,
                            subscription_expires_at=stamp(expires_at))
         return "renewed"
@@ -102,18 +115,19 @@ class SubscriptionManager:
         if current and current != replacing and self._directory.lookup(current) is not None:
             self._catch_up(tenant, room)
             return "already_subscribed"  # another message already replaced it
-        client_state = secrets.token_urlsafe(32)
+        client_state, urls = secrets.token_urlsafe(32), self._urls()
         try:
-            answer = self._create(tenant, room, client_state)
+            answer = self._create(tenant, room, client_state, urls)
         except Conflict:
             if not (replacing or current):
                 raise
             self._forget(tenant, replacing or current)  # Graph still has the old one: drop it, try again
-            answer = self._create(tenant, room, client_state)
+            answer = self._create(tenant, room, client_state, urls)
         expires_at = parse_stamp(answer.get("expirationDateTime")) or self._clock.now() + self._lifetime
         self._directory.save(SubscriptionRecord(id=answer["id"], tenant_id=tenant, room_email=room,
                                                 client_state_hash=hash_client_state(client_state),
-                                                expires_at=expires_at))
+                                                expires_at=expires_at, notification_url_hash=urls.notification_hash,
+                                                lifecycle_url_hash=urls.lifecycle_hash))
         sync_status.update(self._tables, tenant, room, subscription_id=answer["id"],
                            subscription_expires_at=stamp(expires_at))
         for old in {replacing, current} - {"", answer["id"]}:
@@ -123,26 +137,29 @@ class SubscriptionManager:
 
     def enqueue_due(self) -> Counter:
         """The renewal timer: renew what expires soon, recreate what is missing."""
-        counts, now = Counter(), self._clock.now()
+        counts, now, urls = Counter(), self._clock.now(), self._urls()
         tenants = syncing_tenants(self._tables)
         subscribed: set[tuple[str, str]] = set()
         for row in self._tables.query(TABLE, PARTITION):
             tenant, room = row.get("tenant_id", ""), row.get("room_email", "")
             subscribed.add((tenant, room))
             expires = parse_stamp(row.get("expires_at"))
-            if tenant in tenants and (expires is None or expires - now <= self._renew_within):
-                counts["renew" if self._send("renew", tenant, room, row["RowKey"], "expiring") else "invalid_row"] += 1
+            rekey = (row.get("notification_url_hash"), row.get("lifecycle_url_hash")) != (
+                urls.notification_hash, urls.lifecycle_hash)
+            if tenant in tenants and (rekey or expires is None or expires - now <= self._renew_within):
+                sent = self._send("renew", tenant, room, row["RowKey"], "rekey" if rekey else "expiring")
+                counts["invalid_row" if not sent else "rekey" if rekey else "renew"] += 1
         for row in self._tables.query(ROOM_SYNC, select=["PartitionKey", "room", "active", "delta_link"]):
             key = (row["PartitionKey"], row.get("room", ""))
             if key[0] in tenants and row.get("active") is not False and row.get("delta_link") and key not in subscribed:
                 counts["recreate" if self._send("recreate", key[0], key[1], "", "missing") else "invalid_row"] += 1
         log_event(log, "subscription renewal enqueued", count=sum(counts.values()),
-                  reason=f"renew={counts['renew']} recreate={counts['recreate']}")
+                  reason=f"renew={counts['renew']} rekey={counts['rekey']} recreate={counts['recreate']}")
         return counts
 
-    def _create(self, tenant: str, room: str, client_state: str) -> dict:
+    def _create(self, tenant: str, room: str, client_state: str, urls: WebhookUrls) -> dict:
         return self._graph.create_subscription(
-            tenant, room, notification_url=self._notification_url, lifecycle_url=self._lifecycle_url,
+            tenant, room, notification_url=urls.notification, lifecycle_url=urls.lifecycle,
             expiration=self._clock.now() + self._lifetime - timedelta(minutes=1), client_state=client_state,
             resource=f"/users/{self._mailbox_id(tenant, room)}/events")
 

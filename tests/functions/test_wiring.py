@@ -34,8 +34,8 @@ EXPECTED_HTTP = {
     "start_verification": ("tenants/{tenant_id}/verify", ["POST"], "function"),
     "verification_progress": ("tenants/{tenant_id}/verify", ["GET"], "function"),
     "start_sync": ("tenants/{tenant_id}/sync", ["POST"], "function"),
-    "graph_notifications": ("notifications", ["POST"], "anonymous"),
-    "graph_lifecycle": ("lifecycle", ["POST"], "anonymous"),
+    "graph_notifications": ("notifications", ["POST"], "function"),
+    "graph_lifecycle": ("lifecycle", ["POST"], "function"),
     "tenant_status": ("tenants/{tenant_id}/status", ["GET"], "function"),
 }
 EXPECTED_QUEUE = {"selftest_receive": "selftest", "verify_room": "room-verify", "room_changes": "room-changes",

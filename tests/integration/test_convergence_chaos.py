@@ -236,7 +236,7 @@ def _wait_drained(storage: Storage, timeout: float) -> None:
 
 def _live_subscriptions(stack: Stack, tid: str) -> list[dict]:
     return [s for s in stack.control.subscriptions()
-            if s["tenantId"] == tid and s["notificationUrl"] == f"{stack.base}/api/notifications"]
+            if s["tenantId"] == tid and s["notificationUrl"].split("?")[0] == f"{stack.base}/api/notifications"]
 
 
 def _why_poisoned(stack: Stack, storage: Storage) -> str:
@@ -297,7 +297,9 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
             ctl.inject_notification_fault("reorder", count=5)
         if step == 15:  # forged and stray items: RoomCal must ignore them (never trust, never fail)
             ctl.inject_notification_fault("wrong_client_state", count=3)
-            ctl.unknown_subscription_notifications(url=f"{stack.base}/api/notifications", count=3)
+            # sent with the key (the worst case: a caller that has it), so the app's own checks are what stop them
+            keyed_url = _live_subscriptions(stack, tid)[0]["notificationUrl"]
+            ctl.unknown_subscription_notifications(url=keyed_url, count=3)
         if step in (45, 62):  # lifecycle events on demand: renew now / catch up
             subscription = rng.choice(_live_subscriptions(stack, tid))["id"]
             ctl.lifecycle_event(subscription, "reauthorizationRequired" if step == 45 else "missed")
