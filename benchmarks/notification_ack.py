@@ -63,28 +63,32 @@ BURSTS = (Burst("single", posts=1500, posts_per_s=500.0, items_per_post=1),
 
 def main(bursts: tuple[Burst, ...] = BURSTS, connections: int = 16) -> dict:
     with tempfile.TemporaryDirectory() as tmp, Azurite(log_file=Path(tmp) / "azurite.log") as azurite:
-        subs = _subscriptions(azurite.connection_string, rooms=ROOMS)
+        subs = subscriptions(azurite.connection_string, rooms=ROOMS)
         port = free_port()
-        env = {"AzureWebJobsStorage": azurite.connection_string, "ROOMCAL_ENVIRONMENT": "development",
-               "ROOMCAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "ROOMCAL_HASH_KEY": "bench" * 8,
-               "DEVHOST_FUNCTION_KEY": "bench-function-key", "DEVHOST_MASTER_KEY": "bench-master-key",
-               # Graph is wired but never called: the bench tenant is not registered, so each
-               # delta round ends at the registry check (the cost of the queue side stays in).
-               "ROOMCAL_CLIENT_ID": "bench-client", "ROOMCAL_CLIENT_SECRET": "bench-secret",
-               "ROOMCAL_GRAPH_BASE_URL": "https://127.0.0.1:9/v1.0", "ROOMCAL_LOGIN_BASE_URL": "https://127.0.0.1:9"}
+        env = host_env(azurite.connection_string, port, tmp)
         results = []
         for setup, extra in SETUPS.items():
             with DevHostProcess(port=port, env={**env, **extra}, args=["--state-dir", str(Path(tmp) / "state")]):
                 # warm the worker and the subscription cache
-                asyncio.run(_fire(port, subs, Burst("warm-up", 200, 100.0, 1), 4))
+                asyncio.run(fire(port, subs, Burst("warm-up", 200, 100.0, 1), 4))
                 for burst in bursts:
                     time.sleep(2.0)  # let the previous burst's hints drain from the queue
-                    results.append({"setup": setup, **asyncio.run(_fire(port, subs, burst, connections))})
+                    results.append({"setup": setup, **asyncio.run(fire(port, subs, burst, connections))})
     _write(results, connections)
     return {"bursts": results}
 
 
-def _subscriptions(conn: str, rooms: int) -> list[tuple[str, str]]:
+def host_env(conn: str, port: int, tmp: str) -> dict[str, str]:
+    return {"AzureWebJobsStorage": conn, "ROOMCAL_ENVIRONMENT": "development",
+            "ROOMCAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "ROOMCAL_HASH_KEY": "bench" * 8,
+            "DEVHOST_FUNCTION_KEY": "bench-function-key", "DEVHOST_MASTER_KEY": "bench-master-key",
+            # Graph is wired but never called: the bench tenant is not registered, so each
+            # delta round ends at the registry check (the cost of the queue side stays in).
+            "ROOMCAL_CLIENT_ID": "bench-client", "ROOMCAL_CLIENT_SECRET": "bench-secret",
+            "ROOMCAL_GRAPH_BASE_URL": "https://127.0.0.1:9/v1.0", "ROOMCAL_LOGIN_BASE_URL": "https://127.0.0.1:9"}
+
+
+def subscriptions(conn: str, rooms: int) -> list[tuple[str, str]]:
     directory = SubscriptionDirectory(AzureTableStore(conn))
     subs = []
     for i in range(rooms):
@@ -105,7 +109,7 @@ def _body(subs: list[tuple[str, str]], i: int, items: int) -> bytes:
     return json.dumps({"value": value}).encode()
 
 
-async def _fire(port: int, subs: list[tuple[str, str]], burst: Burst, connections: int) -> dict:
+async def fire(port: int, subs: list[tuple[str, str]], burst: Burst, connections: int) -> dict:
     pool: asyncio.Queue = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))

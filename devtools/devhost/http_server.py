@@ -70,10 +70,19 @@ def _has_body(request: Request) -> bool:
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
+_DRAIN_BYTES = 64 * 1024
+
+
 def _refused(request: Request, response: Response) -> Response:
-    """An answer given without reading the body: close the connection so the unread bytes are never parsed
-    as the next request (the client opens a new one)."""
-    if _has_body(request):
+    """An answer decided without the body. A small declared body is then read and dropped so the connection
+    stays open (Kestrel drains an unread body the same way); a large or chunked one closes the connection,
+    so its bytes are never read, nor parsed as the next request."""
+    if not _has_body(request):
+        return response
+    if request.content_length and request.content_length <= _DRAIN_BYTES and "chunked" not in \
+            request.headers.get("Transfer-Encoding", "").lower():
+        request.get_data(cache=False)
+    else:
         response.headers["Connection"] = "close"
     return response
 
