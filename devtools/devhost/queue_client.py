@@ -1,15 +1,20 @@
-"""A lean Queue Storage client for the host's own writes (queue output bindings): Put Message and Create Queue.
+"""A lean Queue Storage client for the host's own queue work: output bindings and the trigger's hot path.
 
-The real host writes output-binding messages from .NET, in its own process, so the function's language worker
-pays nothing for them. The dev host is one Python process; writing through azure-storage-queue's pipeline
-(policies, retries, tracing hooks, XML models) cost a large share of every webhook call under a burst
-(docs/performance.md). This client does only what a binding needs: one persistent HTTP/1.1 connection per
-thread, Shared Key signing, the two REST calls.
+The real host talks to Queue Storage from .NET, in its own process, so the function's language worker pays
+nothing for output-binding writes, polling or completing messages. The dev host is one Python process; doing that
+through azure-storage-queue's pipeline (policies, retries, tracing hooks, XML models) took a large share of the
+process under a burst (docs/performance.md). This client does only the calls the host makes on every message:
+one persistent HTTP/1.1 connection per thread, Shared Key signing, five REST calls. Rare ones (visibility
+renewal, release, poison) stay on the SDK.
 
 REST: Put Message ``POST {queue}/messages`` with ``<QueueMessage><MessageText>…</MessageText></QueueMessage>``
-(201); Create Queue ``PUT {queue}`` (201 created, 204 already there). Shared Key: the string-to-sign of the
-Storage "Authorize with Shared Key" page (verb, the eleven standard headers, canonical x-ms- headers,
-``/{account}{path}``), HMAC-SHA256 with the base64-decoded account key.
+(201); Get Messages ``GET {queue}/messages?numofmessages=&visibilitytimeout=`` (200, a QueueMessagesList);
+Delete Message ``DELETE {queue}/messages/{id}?popreceipt=`` (204); Create Queue ``PUT {queue}`` (201, or 204
+when it exists); Get Queue Metadata ``GET {queue}?comp=metadata`` (200; 404 while missing). Shared Key: the
+string-to-sign of the Storage "Authorize with Shared Key" page (verb, the eleven standard headers, canonical
+x-ms- headers, ``/{account}{path}`` and one ``\nname:value`` line per query parameter, sorted), HMAC-SHA256
+with the base64-decoded account key. Errors are azure-core's (ResourceNotFoundError, HttpResponseError,
+ServiceRequestError), so callers handle them as they handle the SDK's.
 """
 
 from __future__ import annotations
@@ -19,15 +24,37 @@ import hashlib
 import hmac
 import http.client
 import threading
-from email.utils import formatdate
-from urllib.parse import urlsplit
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import formatdate, parsedate_to_datetime
+from urllib.parse import quote, urlencode, urlsplit
 from xml.sax.saxutils import escape
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
 API_VERSION = "2021-08-06"
 
 
-class QueueWriteError(RuntimeError):
-    """Storage refused or could not be reached; the invocation fails as the host's would."""
+class QueueWriteError(HttpResponseError):
+    """Storage refused a write; the invocation fails as the host's would."""
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """The fields of a received message the trigger uses (the SDK's QueueMessage attribute names)."""
+
+    id: str
+    pop_receipt: str
+    dequeue_count: int
+    inserted_on: datetime | None
+    expires_on: datetime | None
+    next_visible_on: datetime | None
+    content: str
+
+
+def _when(text: str | None) -> datetime | None:
+    return parsedate_to_datetime(text) if text else None
 
 
 def _parse(connection_string: str) -> dict[str, str]:
@@ -68,6 +95,42 @@ class LeanQueueClient:
             if status != 201:
                 raise QueueWriteError(f"queue {queue!r}: Put Message answered {status}")
 
+    def receive(self, queue: str, count: int, visibility_timeout: int) -> list[ReceivedMessage]:
+        status, body = self._call("GET", f"/{queue}/messages",
+                                  {"numofmessages": str(count), "visibilitytimeout": str(visibility_timeout)})
+        self._raise_for(status, queue, "Get Messages", ok=(200,))
+        messages = []
+        # the storage account the host is configured with answers, as it does to the SDK (which parses it the same way)
+        for node in ET.fromstring(body or b"<QueueMessagesList/>").iter("QueueMessage"):  # noqa: S314
+            field = lambda name, n=node: n.findtext(name)  # noqa: E731
+            messages.append(ReceivedMessage(
+                id=field("MessageId"), pop_receipt=field("PopReceipt"), dequeue_count=int(field("DequeueCount") or 1),
+                inserted_on=_when(field("InsertionTime")), expires_on=_when(field("ExpirationTime")),
+                next_visible_on=_when(field("TimeNextVisible")), content=field("MessageText") or ""))
+        return messages
+
+    def delete(self, queue: str, message_id: str, pop_receipt: str) -> None:
+        status, _ = self._call("DELETE", f"/{queue}/messages/{quote(message_id, safe='')}", {"popreceipt": pop_receipt})
+        self._raise_for(status, queue, "Delete Message", ok=(204,))
+
+    def exists(self, queue: str) -> bool:
+        status, _ = self._call("GET", f"/{queue}", {"comp": "metadata"})
+        if status == 404:
+            return False
+        self._raise_for(status, queue, "Get Queue Metadata", ok=(200,))
+        return True
+
+    @staticmethod
+    def _raise_for(status: int, queue: str, operation: str, ok: tuple[int, ...]) -> None:
+        if status in ok:
+            return
+        message = f"queue {queue!r}: {operation} answered {status}"
+        if status == 404:
+            raise ResourceNotFoundError(message)
+        error = HttpResponseError(message)
+        error.status_code = status
+        raise error
+
     def _ensure(self, queue: str) -> None:
         if queue in self._created:
             return
@@ -88,27 +151,31 @@ class LeanQueueClient:
         return conn
 
     def _request(self, verb: str, path: str, body: bytes) -> int:
+        return self._call(verb, path, {}, body)[0]
+
+    def _call(self, verb: str, path: str, query: dict[str, str], body: bytes = b"") -> tuple[int, bytes]:
         path = self._base_path + path
+        target = f"{path}?{urlencode(query)}" if query else path
         for attempt in (1, 2):  # a kept-alive connection the server closed is reopened once
-            headers = self._signed(verb, path, body)
+            headers = self._signed(verb, path, body, query)
             conn = self._connection(fresh=attempt == 2)
             try:
-                conn.request(verb, path, body=body, headers=headers)
+                conn.request(verb, target, body=body, headers=headers)
                 response = conn.getresponse()
-                response.read()
-                return response.status
+                return response.status, response.read()
             except (OSError, http.client.HTTPException) as exc:
                 if attempt == 2:
-                    raise QueueWriteError(f"queue storage unreachable: {type(exc).__name__}") from exc
+                    raise ServiceRequestError(f"queue storage unreachable: {type(exc).__name__}") from exc
         raise AssertionError("unreachable")
 
-    def _signed(self, verb: str, path: str, body: bytes) -> dict[str, str]:
+    def _signed(self, verb: str, path: str, body: bytes, query: dict[str, str] | None = None) -> dict[str, str]:
         headers = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": API_VERSION,
                    "Content-Type": "application/xml" if body else ""}
         length = str(len(body)) if body else ""
         canonical_headers = "".join(f"{k}:{v}\n" for k, v in sorted(headers.items()) if k.startswith("x-ms-"))
         to_sign = "\n".join([verb, "", "", length, "", headers["Content-Type"], "", "", "", "", "", ""])
         to_sign += "\n" + canonical_headers + f"/{self.account}{path}"
+        to_sign += "".join(f"\n{k.lower()}:{v}" for k, v in sorted((query or {}).items()))
         signature = base64.b64encode(hmac.new(self._key, to_sign.encode(), hashlib.sha256).digest()).decode()
         headers["Authorization"] = f"SharedKey {self.account}:{signature}"
         headers["Content-Length"] = str(len(body))
