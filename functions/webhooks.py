@@ -4,6 +4,10 @@ The Functions host refuses a request without the endpoint's key (``?code=``, in 
 shared/sync/webhook_urls.py) before any of this runs. Each answers the validation handshake, or hands the body
 to the notification service and answers 202. Nothing here calls Graph; see shared/sync/notifications.py.
 
+The functions are ``async``: the Python worker runs them on its event loop, not in the thread pool where its
+synchronous invocations (the sync engine's queue triggers) wait their turn, so an acknowledgement does not
+queue behind them when both run in one worker.
+
 Hints leave through the host's queue output bindings: the host writes them after the function returns and
 before it answers, so 202 still means "stored", a storage outage fails the invocation (the host answers 500
 and Graph retries), and the host wakes its own room-changes listener at once. A hint that must stay invisible
@@ -13,6 +17,7 @@ so it is written by the app's queue adapter, whose outage answers 503.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -33,18 +38,18 @@ _CONNECTION = "AzureWebJobsStorage"
 @bp.route(route="notifications", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="hints", queue_name=ROOM_CHANGES, connection=_CONNECTION)
 @handles_errors
-def graph_notifications(req: func.HttpRequest, hints: func.Out[list[str]]) -> func.HttpResponse:
-    return _doorbell(req, NotificationService.accept_changes, {ROOM_CHANGES: hints})
+async def graph_notifications(req: func.HttpRequest, hints: func.Out[list[str]]) -> func.HttpResponse:
+    return await _doorbell(req, NotificationService.accept_changes, {ROOM_CHANGES: hints})
 
 
 @bp.route(route="lifecycle", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="changes", queue_name=ROOM_CHANGES, connection=_CONNECTION)
 @bp.queue_output(arg_name="maintenance", queue_name=SUBSCRIPTION_MAINTENANCE, connection=_CONNECTION)
 @handles_errors
-def graph_lifecycle(req: func.HttpRequest, changes: func.Out[list[str]],
-                    maintenance: func.Out[list[str]]) -> func.HttpResponse:
-    return _doorbell(req, NotificationService.accept_lifecycle, {ROOM_CHANGES: changes,
-                                                                 SUBSCRIPTION_MAINTENANCE: maintenance})
+async def graph_lifecycle(req: func.HttpRequest, changes: func.Out[list[str]],
+                          maintenance: func.Out[list[str]]) -> func.HttpResponse:
+    return await _doorbell(req, NotificationService.accept_lifecycle, {ROOM_CHANGES: changes,
+                                                                       SUBSCRIPTION_MAINTENANCE: maintenance})
 
 
 class OutputBindings:
@@ -70,7 +75,8 @@ class OutputBindings:
                 self._outputs[queue].set(messages)
 
 
-def _doorbell(req: func.HttpRequest, accept: Callable[..., object], outputs: dict[str, func.Out]) -> func.HttpResponse:
+async def _doorbell(req: func.HttpRequest, accept: Callable[..., object],
+                    outputs: dict[str, func.Out]) -> func.HttpResponse:
     token = _validation_token(req)
     if token is not None:
         return _handshake(token)
@@ -80,7 +86,10 @@ def _doorbell(req: func.HttpRequest, accept: Callable[..., object], outputs: dic
     services = bootstrap.get_services()
     queues = OutputBindings(outputs, services.queues)
     try:
-        accept(services.notifications, req.get_body() or b"", queues)
+        # Off the event loop: a cache miss reads a table, a delayed hint is written by the SDK (both blocking).
+        # The loop's own executor, not the worker's pool of sync invocations, so an acknowledgement never
+        # waits behind the queue functions that run in this worker (docs/performance.md).
+        await asyncio.to_thread(accept, services.notifications, req.get_body() or b"", queues)
     except PayloadTooLarge as exc:
         return json_response(exc.to_dict(), 413)
     queues.flush()

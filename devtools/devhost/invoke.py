@@ -15,6 +15,7 @@ from pathlib import Path
 from devtools.devhost.app_loader import FunctionSpec
 from devtools.devhost.logs import current_function
 from devtools.devhost.queue_output import Out
+from devtools.devhost.worker_pool import WorkerPool, pool_size
 
 log = logging.getLogger("devhost")
 
@@ -42,6 +43,7 @@ class Invoker:
         self.app_dir = str(app_dir)
         self.after_invocation = after_invocation
         self.write_outputs = write_outputs
+        self._pool = WorkerPool(pool_size())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self.counts = {"ok": 0, "failed": 0}
@@ -69,7 +71,7 @@ class Invoker:
                 future = asyncio.run_coroutine_threadsafe(_named(spec, kwargs), self._event_loop())
                 result = future.result()
             else:
-                result = spec.user_function(**kwargs)
+                result = self._pool.run(lambda: spec.user_function(**kwargs))
             if outputs and self.write_outputs:  # part of the invocation: a failed write fails it
                 self.write_outputs(spec, {name: out.get() for name, out in outputs.items()})
         except BaseException:
@@ -92,6 +94,7 @@ class Invoker:
             self.counts[key] += 1
 
     def close(self) -> None:
+        self._pool.close()
         with self._lock:
             if self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)

@@ -1,3 +1,4 @@
+import asyncio
 import inspect
 import json
 import uuid
@@ -55,7 +56,8 @@ def _post(fn, body=b"", params=None, url="/api/notifications", headers=None, out
     for name in list(inspect.signature(fn._function.get_user_function()).parameters)[1:]:
         outs.setdefault(name, Out())
     req = request or func.HttpRequest("POST", url, body=body, params=params or {}, headers=headers or {})
-    return fn(req, **outs)
+    answer = fn(req, **outs)
+    return asyncio.run(answer) if inspect.iscoroutine(answer) else answer
 
 
 class CountingTables(InMemoryTables):

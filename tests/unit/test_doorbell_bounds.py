@@ -33,7 +33,7 @@ class TestSuspectBound:
         assert outcome.ignored["client_state_mismatch"] == MAX_SUSPECT_ITEMS
 
     def test_past_the_bound_a_cached_live_subscription_still_gets_its_hint(self):
-        service, tables, queue = _world()
+        service, _tables, queue = _world()
         service.accept_changes(_body(_item()))
         queue.sent.clear()
         outcome = service.accept_changes(_body(*_forged(100), _item(), _item(SUB_B, "secret-b")))
