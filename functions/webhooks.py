@@ -84,7 +84,7 @@ async def _doorbell(req: func.HttpRequest, accept: Callable[..., object],
     if declared is not None and declared > MAX_BODY_BYTES:  # refused on the header, before the body is touched
         return json_response(PayloadTooLarge(f"notification body over {MAX_BODY_BYTES} bytes").to_dict(), 413)
     services = bootstrap.get_services()
-    queues = OutputBindings(outputs, services.queues)
+    queues = OutputBindings(outputs, services.doorbell_queues or services.queues)
     try:
         # Off the event loop: a cache miss reads a table, a delayed hint is written by the SDK (both blocking).
         # The loop's own executor, not the worker's pool of sync invocations, so an acknowledgement never

@@ -34,6 +34,7 @@ class Services:
     notifications: NotificationService
     room_changes: RoomChangeHandler
     subscription_manager: SubscriptionManager | None = None
+    doorbell_queues: MessageQueue | None = None  # the webhook's own writes: fail fast, Graph retries
     graph: GraphPort | None = None
     tokens: TokenSource | None = None
 
@@ -69,10 +70,12 @@ def build_services(
         from shared.adapters.tables import AzureTableStore
 
         tables = AzureTableStore(connection)
+    doorbell_queues = queues
     if queues is None:
-        from shared.adapters.queues import AzureMessageQueue
+        from shared.adapters.queues import DEADLINE_OPTIONS, AzureMessageQueue
 
         queues = AzureMessageQueue(connection)
+        doorbell_queues = AzureMessageQueue(connection, **DEADLINE_OPTIONS)
     if graph is None and not settings.missing_for_graph():
         graph, tokens = _build_graph(settings, tokens)
     clock = clock or SystemClock()
@@ -91,7 +94,7 @@ def build_services(
             graph, tables, directory, queues, clock, urls=functools.partial(webhook_urls, settings),
             lifetime_minutes=settings.subscription_lifetime_minutes,
             renew_within_minutes=settings.subscription_renew_within_minutes),
-        graph=graph, tokens=tokens,
+        graph=graph, tokens=tokens, doorbell_queues=doorbell_queues,
     )
 
 

@@ -11,14 +11,21 @@ import json
 import threading
 
 from azure.core.exceptions import AzureError, ResourceExistsError
-from azure.storage.queue import QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+from azure.storage.queue import ExponentialRetry, QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from shared.errors import Unavailable
 
+# For a caller that must answer within a deadline (Graph's doorbell: 3 s), one attempt with short timeouts:
+# the SDK's default retry sleeps 15 s and more between attempts, far past the point where Graph gives up;
+# failing fast answers 503 and Graph retries the delivery itself.
+DEADLINE_OPTIONS = {"retry_policy": ExponentialRetry(initial_backoff=0, increment_base=1, retry_total=0,
+                                                     random_jitter_range=0),
+                    "connection_timeout": 2, "read_timeout": 2}
+
 
 class AzureMessageQueue:
-    def __init__(self, connection_string: str) -> None:
-        self._service = QueueServiceClient.from_connection_string(connection_string)
+    def __init__(self, connection_string: str, **client_options) -> None:
+        self._service = QueueServiceClient.from_connection_string(connection_string, **client_options)
         self._clients: dict = {}
         self._lock = threading.Lock()
 
