@@ -35,7 +35,7 @@ from azure.storage.queue import QueueServiceClient
 
 from devtools.azurite import free_port
 from devtools.demo import live, onboarding
-from devtools.demo.stack import Stack
+from devtools.demo.stack import WEBHOOK_KEYS, Stack
 from devtools.m365sim.canary import CANARY_PREFIX
 from shared.adapters.tables import AzureTableStore
 from shared.sync.subscription_directory import PARTITION as SUBSCRIPTIONS_PARTITION
@@ -390,6 +390,10 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
     assert {s["id"] for s in live_subs} == {s["RowKey"] for s in stored_subs}
     assert sorted(s["room_email"].lower() for s in stored_subs) == sorted(r.lower() for r in rooms)
     assert not set(removed) & {s["id"] for s in live_subs}
+    # every subscription, first ones, renewed ones and recreated ones, carries its endpoint's function key
+    assert {(s["notificationUrl"], s["lifecycleNotificationUrl"]) for s in live_subs} == {
+        (f"{stack.base}/api/notifications?code={WEBHOOK_KEYS['graph_notifications'][1]}",
+         f"{stack.base}/api/lifecycle?code={WEBHOOK_KEYS['graph_lifecycle'][1]}")}
     by_room = {s["room_email"].lower(): s["RowKey"] for s in stored_subs}
     for room in rooms:
         assert tables.get(ROOM_SYNC, tid, room).get("subscription_id") == by_room[room.lower()], room
