@@ -44,6 +44,12 @@ class HintGate:
             _put(self._covered_until, key, visible - self._margin)
             return int(self._delay.total_seconds()), visible
 
+    def forget(self, key: tuple[str, str]) -> None:
+        """The planned hint could not be stored: the room is uncovered again (its next notification is sent)."""
+        with self._lock:
+            self._covered_until.pop(key, None)
+            self._last_sent.pop(key, None)
+
 
 def _put(lru: OrderedDict, key: tuple[str, str], value: datetime) -> None:
     lru[key] = value

@@ -114,7 +114,13 @@ class NotificationService:
                 continue
             delay, at = plan
             hint = RoomChange(tenant=tenant, room=room, reason="notification", at=at)
-            queues.send(ROOM_CHANGES, hint.to_payload(), delay_seconds=delay)
+            try:
+                queues.send(ROOM_CHANGES, hint.to_payload(), delay_seconds=delay)
+            except Exception:
+                # The gate must not count on a hint that was never stored: Graph's retry of this POST
+                # would otherwise be dropped as "covered" by it.
+                self._gate.forget((tenant, room))
+                raise
             outcome.enqueued += 1
         _log_outcome("changes", outcome)
         return outcome

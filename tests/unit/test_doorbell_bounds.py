@@ -4,6 +4,8 @@ ids, and caches that forget their coldest entries instead of everything at once.
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from shared.sync.hint_gate import HintGate
 from shared.sync.notifications import MAX_SUSPECT_ITEMS
 from shared.sync.subscription_directory import NOT_CACHED, SubscriptionDirectory
@@ -69,3 +71,22 @@ class TestCaches:
         gate.plan(("t", "b"), now)
         gate.plan(("t", "c"), now)  # evicts the coldest entries, not all of them
         assert gate.plan(("t", "c"), now + timedelta(seconds=0.2))[0] == 1
+
+
+class TestStorageOutage:
+    def test_a_hint_that_could_not_be_stored_covers_nothing(self):
+        """Graph retries a POST answered 503; the retry must not be dropped as covered by the lost hint."""
+        service, _tables, queue = _world()
+        service.accept_changes(_body(_item()))  # immediate hint
+        real_send = queue.send
+
+        def down(*_a, **_k):
+            raise RuntimeError("storage down")
+
+        queue.send = down
+        with pytest.raises(RuntimeError):
+            service.accept_changes(_body(_item()))  # the delayed follow-up fails
+        queue.send = real_send
+        queue.sent.clear()
+        outcome = service.accept_changes(_body(_item()))  # Graph's retry, within the would-be covered window
+        assert outcome.enqueued == 1 and [m["room"] for m in queue.messages("room-changes")] == ["room-a@contoso.com"]
