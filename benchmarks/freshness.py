@@ -45,7 +45,10 @@ def main(rooms: int = 8, changes: int = 40, gap_seconds: float = 0.25) -> dict:
                "ROOMCAL_CLIENT_ID": DEFAULT_CLIENT_ID, "ROOMCAL_CLIENT_SECRET": DEFAULT_SECRET,
                "ROOMCAL_CA_BUNDLE": sim.ca_path, "ROOMCAL_HASH_KEY": HASH_KEY,
                "ROOMCAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-               "DEVHOST_FUNCTION_KEY": "fresh-function-key", "DEVHOST_MASTER_KEY": "fresh-master-key"}
+               "DEVHOST_FUNCTION_KEY": "fresh-function-key", "DEVHOST_MASTER_KEY": "fresh-master-key",
+               "ROOMCAL_NOTIFICATIONS_KEY": "fresh-n-key", "ROOMCAL_LIFECYCLE_KEY": "fresh-l-key",
+               "DEVHOST_FUNCTION_KEY__graph_notifications": "fresh-n-key",
+               "DEVHOST_FUNCTION_KEY__graph_lifecycle": "fresh-l-key"}
         settings = load_settings(**{k[len("ROOMCAL_"):].lower(): v for k, v in env.items()
                                     if k.startswith("ROOMCAL_")}, storage_connection=conn)
         services = bootstrap.build_services(settings, tables=AzureTableStore(conn), queues=AzureMessageQueue(conn))

@@ -65,7 +65,8 @@ def main(rooms: int = 20, changes: int = 40) -> dict:
         tid, domain = tenant["id"], tenant["domain"]
         counts = Counter()
         phase = ["setup"]
-        settings = load_settings(environment="development", graph_base_url=f"{sim['base_url']}/v1.0",
+        settings = load_settings(environment="development", notifications_key="n-key", lifecycle_key="l-key",
+                                 graph_base_url=f"{sim['base_url']}/v1.0",
                                  login_base_url=sim["base_url"], client_id=sim["client_id"],
                                  client_secret="dev-only-not-secret", ca_bundle=sim["ca_path"], hash_key="r" * 32,  # noqa: S106
                                  public_base_url=hook.base_url, http_pool_size=16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -55,25 +56,40 @@ def parse_json(req: func.HttpRequest, model: type[BaseModel]) -> BaseModel:
         ) from None
 
 
-def handles_errors(fn: Callable[[func.HttpRequest], func.HttpResponse]):
-    """Map domain errors to their HTTP status with a JSON body; never leak a stack trace."""
+def handles_errors(fn: Callable[..., func.HttpResponse]):
+    """Map domain errors to their HTTP status with a JSON body; never leak a stack trace.
+    Other arguments (output bindings) pass through; the signature stays the function's own."""
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def awaiting(req: func.HttpRequest, *args, **kwargs) -> func.HttpResponse:
+            try:
+                return await fn(req, *args, **kwargs)
+            except Exception as exc:
+                return _error_answer(fn, exc)
+
+        return awaiting
 
     @functools.wraps(fn)
-    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+    def wrapper(req: func.HttpRequest, *args, **kwargs) -> func.HttpResponse:
         try:
-            return fn(req)
-        except errors.RoomCalError as exc:
-            if not isinstance(exc, errors.InvalidInput | errors.NotFound):
-                log.warning("request failed: %s (%s)", exc.code, exc.message)
-            return error_response(exc)
-        except RecursionError:  # input nested too deep for a parser: the caller's fault, no traceback
-            return error_response(errors.InvalidInput("request is nested too deeply",
-                                                      fix="send a flat JSON object or CSV"))
-        except Exception:
-            log.exception("unexpected error in %s", fn.__name__)
-            return json_response({"error": "internal_error", "message": "unexpected error; see the logs"}, 500)
+            return fn(req, *args, **kwargs)
+        except Exception as exc:
+            return _error_answer(fn, exc)
 
     return wrapper
+
+
+def _error_answer(fn: Callable, exc: Exception) -> func.HttpResponse:
+    if isinstance(exc, errors.RoomCalError):
+        if not isinstance(exc, errors.InvalidInput | errors.NotFound):
+            log.warning("request failed: %s (%s)", exc.code, exc.message)
+        return error_response(exc)
+    if isinstance(exc, RecursionError):  # input nested too deep for a parser: the caller's fault, no traceback
+        return error_response(errors.InvalidInput("request is nested too deeply", fix="send a flat JSON object or CSV"))
+    log.exception("unexpected error in %s", fn.__name__, exc_info=exc)
+    return json_response({"error": "internal_error", "message": "unexpected error; see the logs"}, 500)
 
 
 def parse_query(req: func.HttpRequest, model: type[BaseModel]) -> BaseModel:

@@ -29,6 +29,7 @@ from shared.sync.subscription_directory import SubscriptionDirectory
 from shared.sync.subscriptions import SubscriptionManager
 from shared.sync.sync import DeltaSync
 from shared.sync.sync_lease import Lease, RoomSyncLeases
+from shared.sync.webhook_urls import webhook_urls
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Services:
     notifications: NotificationService
     room_changes: RoomChangeHandler
     subscription_manager: SubscriptionManager | None = None
+    doorbell_queues: MessageQueue | None = None  # the webhook's own writes: fail fast, Graph retries
     graph: GraphPort | None = None
     tokens: TokenSource | None = None
     catch_up: BatchedCatchUp | None = None
@@ -90,8 +92,9 @@ def build_services(
             "(locally: UseDevelopmentStorage=true or Azurite's connection string), or in Azure "
             "AzureWebJobsStorage__accountName with __credential=managedidentity and __clientId",
         )
+    doorbell_queues = queues
     if tables is None or queues is None:
-        tables, queues = _storage(settings, connection, tables, queues)
+        tables, queues, doorbell_queues = _storage(settings, connection, tables, queues)
     if graph is None and not settings.missing_for_graph():
         graph, tokens = _build_graph(settings, tokens)
     clock = clock or SystemClock()
@@ -110,13 +113,14 @@ def build_services(
         on_page_written=_both(analytics.mark, MonthlyFigures(tables, clock).mark))
     catch_up = BatchedCatchUp(tables, queues, clock, graph, min_age_minutes=settings.catchup_min_age_minutes,
                               full_round_due=run_round.full_round_due if graph is not None else lambda row: True)
+    urls = functools.partial(webhook_urls, settings)
     manager = None if graph is None else SubscriptionManager(
-        graph, tables, directory, queues, clock, public_base_url=settings.public_base_url,
+        graph, tables, directory, queues, clock, urls=urls,
         lifetime_minutes=settings.subscription_lifetime_minutes,
         renew_within_minutes=settings.subscription_renew_within_minutes)
     renewal = None if manager is None else BatchedRenewal(
         tables, queues, clock, graph, directory, next_expiry=manager.next_expiry,
-        renew_within_minutes=settings.subscription_renew_within_minutes)
+        renew_within_minutes=settings.subscription_renew_within_minutes, urls=urls)
     return Services(
         settings=settings, tables=tables, queues=queues, clock=clock, subscriptions=directory, catch_up=catch_up,
         renewal=renewal,
@@ -125,35 +129,45 @@ def build_services(
                                        max_dequeue_count=settings.queue_max_dequeue_count),
         subscription_manager=manager,
         graph=graph, tokens=tokens, analytics=analytics, aggregates=aggregates,
-        occupancy=OccupancyService(tables, queues, clock, settings, graph=graph),
+        occupancy=OccupancyService(tables, queues, clock, settings, graph=graph), doorbell_queues=doorbell_queues,
     )
 
 
 def _storage(settings: Settings, connection: str, tables: TableStore | None, queues: MessageQueue | None):
-    """Table and queue adapters from the connection string, or identity-based from the account name (Azure)."""
-    from shared.adapters.queues import AzureMessageQueue
+    """Table and queue adapters from the connection string, or identity-based from the account name (Azure);
+    the third is the doorbells' queue client, which fails fast (one attempt, 2 s) within Graph's 3 s."""
+    from shared.adapters.queues import DEADLINE_OPTIONS, AzureMessageQueue
     from shared.adapters.tables import AzureTableStore
 
     if connection:
-        return tables or AzureTableStore(connection), queues or AzureMessageQueue(connection)
+        return (tables or AzureTableStore(connection), queues or AzureMessageQueue(connection),
+                queues or AzureMessageQueue(connection, **DEADLINE_OPTIONS))
     from shared.adapters import storage_identity
 
     credential = storage_identity.credential(settings)
     return (tables or AzureTableStore(service=storage_identity.table_service(settings, credential)),
-            queues or AzureMessageQueue(service=storage_identity.queue_service(settings, credential)))
+            queues or AzureMessageQueue(service=storage_identity.queue_service(settings, credential)),
+            queues or AzureMessageQueue(service=storage_identity.queue_service(settings, credential,
+                                                                               **DEADLINE_OPTIONS)))
 
 
 def _build_aggregates(settings: Settings, tables: TableStore, connection: str) -> AggregateStore:
-    """The analytics store of the chosen layout (docs/analytics.md); in memory when there is no storage account."""
+    """The analytics store of the chosen layout (docs/analytics.md); in memory only when no storage is configured
+    (tests with fake tables)."""
     from shared.analytics.store import MemoryBlobs, PackedTableAggregateStore, ParquetAggregateStore
 
     if settings.analytics_layout == "table":
         return PackedTableAggregateStore(tables)
-    if not connection:
-        return ParquetAggregateStore(MemoryBlobs())
     from shared.adapters.blobs import AzureBlobs
 
-    return ParquetAggregateStore(AzureBlobs(connection, settings.analytics_container))
+    if connection:
+        return ParquetAggregateStore(AzureBlobs(connection, settings.analytics_container))
+    if settings.storage_account_name:  # in Azure: identity-based, like tables and queues
+        from shared.adapters import storage_identity
+
+        service = storage_identity.blob_service(settings, storage_identity.credential(settings))
+        return ParquetAggregateStore(AzureBlobs(container=settings.analytics_container, service=service))
+    return ParquetAggregateStore(MemoryBlobs())
 
 
 def _both(*hooks):

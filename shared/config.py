@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     sync_max_pages_per_round: int = Field(default=50, ge=1, le=100_000)
     hash_key: SecretStr = SecretStr("")
     hash_key_previous: SecretStr = SecretStr("")  # set only during a rotation (docs/key-rotation.md)
+    # The function keys Graph's POSTs carry (?code=) to /api/notifications and /api/lifecycle (webhook_urls.py).
+    notifications_key: SecretStr = SecretStr("")
+    lifecycle_key: SecretStr = SecretStr("")
     http_timeout_seconds: float = Field(default=30.0, gt=0, le=230)
     consent_state_minutes: int = Field(default=30, ge=5, le=1440)
     http_pool_size: int = Field(default=32, ge=1, le=512)

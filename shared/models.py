@@ -282,6 +282,9 @@ class SubscriptionRecord(BaseModel):
     room_email: Email
     client_state_hash: str
     expires_at: UtcDateTime
+    # url_hash() of the notificationUrl / lifecycleNotificationUrl Graph holds ("" for rows from before keys)
+    notification_url_hash: str = ""
+    lifecycle_url_hash: str = ""
 
     def to_entity(self) -> Entity:
         return to_entity(self, "sub", keys.check_key(self.id))

@@ -423,9 +423,11 @@ class FakeGraph:
         self.subscriptions[sub["id"]] = sub
         return {k: v for k, v in sub.items() if k != "tenant"}
 
-    def renew_subscription(self, tenant, subscription_id, expiration):
+    def renew_subscription(self, tenant, subscription_id, expiration, *, notification_url=None):
         sub = self._subscription(tenant, subscription_id)
         sub["expirationDateTime"] = expiration.astimezone(UTC).isoformat()
+        if notification_url:
+            sub["notificationUrl"] = notification_url
         return {k: v for k, v in sub.items() if k != "tenant"}
 
     def get_subscription(self, tenant, subscription_id):

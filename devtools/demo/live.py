@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from devtools.demo.stack import Stack
 
@@ -70,7 +71,7 @@ def _wait(stack: Stack, tid: str, room: str, condition, timeout: float) -> None:
 def print_delivery(stack: Stack) -> None:
     """What Graph (the emulator) saw of RoomCal's webhook: subscriptions, POSTs, answers, latency."""
     subscriptions = [s for s in stack.control.subscriptions() if "/api/notifications" in s.get("notificationUrl", "")]
-    posts = [p for p in stack.control.notification_log() if p["url"].endswith("/api/notifications")]
+    posts = [p for p in stack.control.notification_log() if urlsplit(p["url"]).path.endswith("/api/notifications")]
     latencies = sorted(p["latencyMs"] for p in posts if p["status"] is not None)
     statuses: dict = {}
     for post in posts:

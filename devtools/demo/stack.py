@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,16 @@ from devtools.m365sim.world import DEFAULT_CLIENT_ID, DEFAULT_SECRET
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_KEY = "demo-function-key"
 MASTER_KEY = "demo-master-key"
+# Graph's keys, as named function keys in the host's own key store (the files a container host reads)
+WEBHOOK_KEYS = {"graph_notifications": ("graph-1", "demo-notifications-key"),
+                "graph_lifecycle": ("graph-1", "demo-lifecycle-key")}
+
+
+def write_function_keys(folder: Path, function: str, keys: dict[str, str]) -> None:
+    """``{folder}/{function}.json`` in the host's FileSystemSecretsRepository shape: named keys, all valid."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = [{"name": name, "value": value, "encrypted": False} for name, value in keys.items()]
+    (folder / f"{function}.json").write_text(json.dumps({"keys": entries}, indent=2))
 
 
 @dataclass
@@ -51,6 +62,9 @@ class Stack:
         """Start the dev host (``extra_env`` overrides settings); a fresh log in run_dir/devhost.log."""
         log = self.run_dir / "devhost.log"
         log.unlink(missing_ok=True)
+        secrets = self.run_dir / "devhost-secrets"
+        for function, (name, value) in WEBHOOK_KEYS.items():
+            write_function_keys(secrets, function, {name: value})
         self.devhost_env = {
             "AzureWebJobsStorage": self.azurite.connection_string,
             "ROOMCAL_ENVIRONMENT": "development",
@@ -63,6 +77,10 @@ class Stack:
             "ROOMCAL_SESSION_SECRET": "demo-only-session-secret-not-for-production",
             "DEVHOST_FUNCTION_KEY": FUNCTION_KEY,
             "DEVHOST_MASTER_KEY": MASTER_KEY,
+            "AzureWebJobsSecretStorageType": "files",
+            "FUNCTIONS_SECRETS_PATH": str(secrets),
+            "ROOMCAL_NOTIFICATIONS_KEY": WEBHOOK_KEYS["graph_notifications"][1],
+            "ROOMCAL_LIFECYCLE_KEY": WEBHOOK_KEYS["graph_lifecycle"][1],
             **(extra_env or {}),
         }
         self._launch_devhost(log)

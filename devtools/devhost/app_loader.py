@@ -33,6 +33,7 @@ class FunctionSpec:
     user_function: object = field(repr=False)
     is_async: bool = False
     wants_context: bool = False
+    outputs: tuple[dict, ...] = ()  # queue output bindings: {"name", "queueName", "connection"}
     disabled: bool = False  # AzureWebJobs.<name>.Disabled: no listener or timer; HTTP only with the master key
 
     def describe(self) -> str:
@@ -114,11 +115,16 @@ def build_spec(function) -> FunctionSpec:
     if kind is None:
         raise AppLoadError(f"function {name!r}: trigger type {trigger['type']!r} is not supported by the dev host "
                            f"(supported: {', '.join(SUPPORTED_TRIGGERS)})")
+    outputs = []
     for b in bindings:
         if b is trigger or (kind == "http" and b.get("type") == "http" and b.get("name") == "$return"):
             continue
+        if b.get("type") == "queue" and str(b.get("direction")).lower() in ("1", "out") and b.get("name") != "$return":
+            outputs.append(b)
+            continue
         raise AppLoadError(f"function {name!r}: binding {b.get('name')!r} of type {b.get('type')!r} is not "
-                           "supported by the dev host; do this I/O through the app's own adapters")
+                           "supported by the dev host (it supports queue output bindings to named parameters); "
+                           "do this I/O through the app's own adapters")
     if kind == "http":
         trigger["methods"] = [str(_value(m)).upper() for m in trigger.get("methods") or []]
         trigger["authLevel"] = str(trigger.get("authLevel") or "function").lower()
@@ -126,11 +132,12 @@ def build_spec(function) -> FunctionSpec:
     params = inspect.signature(user).parameters
     if trigger["name"] not in params:
         raise AppLoadError(f"function {name!r}: its trigger argument {trigger['name']!r} is not a parameter")
-    extra = [p for p in params if p not in (trigger["name"], "context")]
+    extra = [p for p in params if p not in (trigger["name"], "context", *(o["name"] for o in outputs))]
     if extra:
         raise AppLoadError(f"function {name!r}: parameters {extra} have no binding")
     return FunctionSpec(name=name, kind=kind, arg_name=trigger["name"], trigger=trigger, user_function=user,
-                        is_async=inspect.iscoroutinefunction(user), wants_context="context" in params)
+                        is_async=inspect.iscoroutinefunction(user), wants_context="context" in params,
+                        outputs=tuple(outputs))
 
 
 def load_functions(app: str, app_dir: Path) -> list[FunctionSpec]:

@@ -2,10 +2,12 @@
 
 The key comes from the ``x-functions-key`` header, else the ``code`` query parameter (the
 header wins even when wrong). A key is matched in this order: master key → admin level;
-host (default) key → function level; the called function's own key → function level.
-``anonymous`` needs no key, ``function`` accepts function level or above, ``admin`` only
-the master key. Keys come from the settings DEVHOST_MASTER_KEY, DEVHOST_FUNCTION_KEY and
-DEVHOST_FUNCTION_KEY__<functionname>.
+system keys → system level; host (function) keys → function level; the called function's
+own keys (any of its named keys) → function level. ``anonymous`` needs no key, ``function``
+accepts function level or above, ``admin`` only the master key. Keys come from the settings
+DEVHOST_MASTER_KEY, DEVHOST_FUNCTION_KEY and DEVHOST_FUNCTION_KEY__<functionname>, and from
+the host's own file key store when ``AzureWebJobsSecretStorageType=files`` (secrets.py: named
+keys, several per function, re-read while running).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-LEVELS = {"anonymous": 0, "function": 1, "admin": 2}
+from devtools.devhost.secrets import FileSecrets
+
+LEVELS = {"anonymous": 0, "function": 1, "system": 2, "admin": 3}
 MASTER_SETTING = "DEVHOST_MASTER_KEY"
 HOST_KEY_SETTING = "DEVHOST_FUNCTION_KEY"
 KEY_HEADER = "x-functions-key"
@@ -27,13 +31,27 @@ class Keys:
     master: str = ""
     host: str = ""
     per_function: Mapping[str, str] | None = None
+    files: FileSecrets | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Keys:
         env = os.environ if environ is None else environ
         prefix = f"{HOST_KEY_SETTING}__"
         per = {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
-        return cls(env.get(MASTER_SETTING, ""), env.get(HOST_KEY_SETTING, ""), per)
+        return cls(env.get(MASTER_SETTING, ""), env.get(HOST_KEY_SETTING, ""), per, FileSecrets.from_environ(env))
+
+    def masters(self) -> tuple[str, ...]:
+        return (self.master, self.files.host().master if self.files else "")
+
+    def systems(self) -> tuple[str, ...]:
+        return self.files.host().system_keys if self.files else ()
+
+    def hosts(self) -> tuple[str, ...]:
+        return (self.host, *(self.files.host().function_keys if self.files else ()))
+
+    def of_function(self, name: str) -> tuple[str, ...]:
+        own = (self.per_function or {}).get(name.lower(), "")
+        return (own, *(self.files.function_keys(name) if self.files and name else ()))
 
 
 def presented_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
@@ -48,15 +66,18 @@ def _same(a: str, b: str) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
 
 
+def _any(key: str, candidates: tuple[str, ...]) -> bool:
+    return any([_same(key, c) for c in candidates])  # a list, not a generator: every candidate is compared
+
+
 def key_level(key: str | None, keys: Keys, function_name: str | None) -> str:
     if not key:
         return "anonymous"
-    if _same(key, keys.master):
+    if _any(key, keys.masters()):
         return "admin"
-    if _same(key, keys.host):
-        return "function"
-    own = (keys.per_function or {}).get((function_name or "").lower(), "")
-    if _same(key, own):
+    if _any(key, keys.systems()):
+        return "system"
+    if _any(key, keys.hosts()) or _any(key, keys.of_function(function_name or "")):
         return "function"
     return "anonymous"
 
@@ -82,9 +103,9 @@ def missing_key_settings(auth_levels: Mapping[str, str], keys: Keys) -> list[str
     problems = []
     for name, level in auth_levels.items():
         level = level.lower()
-        if level == "admin" and not keys.master:
+        if level == "admin" and not any(keys.masters()):
             problems.append(f"function {name!r} has authLevel admin but {MASTER_SETTING} is not set")
-        elif level == "function" and not (keys.host or (keys.per_function or {}).get(name.lower())):
+        elif level == "function" and not any((*keys.hosts(), *keys.of_function(name))):
             problems.append(f"function {name!r} has authLevel function but {HOST_KEY_SETTING} "
-                            f"(or {HOST_KEY_SETTING}__{name}) is not set")
+                            f"(or {HOST_KEY_SETTING}__{name}, or a key in the secrets folder) is not set")
     return problems

@@ -27,6 +27,7 @@ from devtools.devhost.host_json import load_host_json
 from devtools.devhost.http_server import HttpFrontDoor
 from devtools.devhost.invoke import Invoker
 from devtools.devhost.queue_listener import RECEIVE_VISIBILITY, QueueListener
+from devtools.devhost.queue_output import QueueOutputs
 from devtools.devhost.schedule_monitor import FileScheduleMonitor
 from devtools.devhost.timer_scheduler import TimerScheduler
 
@@ -90,11 +91,15 @@ class DevHost:
         config = load_host_json(self.host_json, development=development)
         self.specs = [replace(s, disabled=settings.is_disabled(s.name)) for s in load_functions(self.app, self.app_dir)]
         keys = auth.Keys.from_environ()
+        if keys.files:
+            keys.files.check([s.name for s in self.specs if s.kind == "http"])
         problems = auth.missing_key_settings(
             {s.name: s.trigger["authLevel"] for s in self.specs if s.kind == "http"}, keys)
         if problems:
             raise DevHostError("; ".join(problems) + " (set it in local.settings.json Values)")
-        self.invoker = Invoker(self.app_dir, after_invocation=lambda _spec: self._notify_listeners())
+        outputs = QueueOutputs(config.queues.message_encoding, self._notify_listener)
+        outputs.check(self.specs)
+        self.invoker = Invoker(self.app_dir, write_outputs=outputs.write)
         for spec in self.specs:
             if spec.kind == "queue" and not spec.disabled:
                 self.listeners.append(self._listener(spec, config.queues))
@@ -134,9 +139,11 @@ class DevHost:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _notify_listeners(self) -> None:
+    def _notify_listener(self, queue: str) -> None:
+        """An output binding wrote to ``queue``: its listener polls now (the host's SharedQueueWatcher)."""
         for listener in self.listeners:
-            listener.notify()
+            if listener.queue == queue:
+                listener.notify()
 
     def status(self) -> dict:
         return {"id": self.host_id, "state": "Running", "version": "devhost",

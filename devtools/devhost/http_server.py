@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import azure.functions as func
+from werkzeug import serving
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -24,10 +27,69 @@ from devtools.devhost.routes import RouteTable
 
 log = logging.getLogger("devhost")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions HTTP request length limit
+# The host's app setting that lowers (or raises) that limit; Kestrel enforces it on Content-Length and,
+# for a chunked body, while reading (functions-app-settings#functions_request_body_size_limit).
+BODY_LIMIT_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+
+
+def body_limit(environ=None) -> int:
+    raw = (os.environ if environ is None else environ).get(BODY_LIMIT_SETTING, "")
+    try:
+        return int(raw) if raw else MAX_REQUEST_BYTES
+    except ValueError:
+        raise ValueError(f"{BODY_LIMIT_SETTING} must be a number of bytes, got {raw!r}") from None
+
+
+class _NoDrain:
+    """werkzeug's server drains "left-over" request bytes after every response (select with a 10 ms timeout,
+    then a blocking read), written for one request per connection. On a keep-alive connection that costs each
+    request 10 ms and can swallow the next request. The front door instead reads every body it accepts in
+    full and closes the connection when it answers without reading one (``_refused``), as Kestrel does."""
+
+    def __init__(self, *_):
+        pass
+
+    def register(self, *_):
+        pass
+
+    def select(self, timeout=None):
+        return []
+
+    def close(self):
+        pass
+
+
+serving.selectors = SimpleNamespace(DefaultSelector=_NoDrain, EVENT_READ=1)
 
 
 def json_reply(body: dict, status: int, headers: dict | None = None) -> Response:
     return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+
+
+def _has_body(request: Request) -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+_DRAIN_BYTES = 64 * 1024
+
+
+def _refused(request: Request, response: Response) -> Response:
+    """An answer decided without the body. A small declared body is then read and dropped so the connection
+    stays open (Kestrel drains an unread body the same way); a large or chunked one closes the connection,
+    so its bytes are never read, nor parsed as the next request."""
+    if not _has_body(request):
+        return response
+    if request.content_length and request.content_length <= _DRAIN_BYTES and "chunked" not in \
+            request.headers.get("Transfer-Encoding", "").lower():
+        request.get_data(cache=False)
+    else:
+        response.headers["Connection"] = "close"
+    return response
+
+
+def too_large(limit: int) -> Response:
+    return json_reply({"error": "request_too_large", "message": f"request body exceeds {limit} bytes",
+                       "fix": f"send at most {limit} bytes ({BODY_LIMIT_SETTING})"}, 413, {"Connection": "close"})
 
 
 def to_response(result) -> Response:
@@ -74,18 +136,18 @@ class HttpFrontDoor:
                 self.routes.add(spec.trigger.get("route") or spec.name, spec, spec.trigger.get("methods") or ())
         self.invoker, self.keys = invoker, keys
         self.admin_run, self.host_status = admin_run, host_status
+        self.body_limit = body_limit()
         self._server = None
         self._thread: threading.Thread | None = None
 
     # -- WSGI -----------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
-        request.max_content_length = MAX_REQUEST_BYTES
+        request.max_content_length = self.body_limit
         try:
             response = self.dispatch(request)
         except RequestEntityTooLarge:
-            response = json_reply({"error": "request_too_large",
-                                   "message": f"request body exceeds {MAX_REQUEST_BYTES} bytes"}, 413)
+            response = too_large(self.body_limit)
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
@@ -94,21 +156,26 @@ class HttpFrontDoor:
             return self.admin(request, path)
         found = self.routes.resolve(request.method, path)
         if found.status == 404:
-            return json_reply({"error": "not_found", "message": f"no function route matches {path}"}, 404)
+            return _refused(request, json_reply({"error": "not_found",
+                                                 "message": f"no function route matches {path}"}, 404))
         if found.status == 405:
-            return json_reply({"error": "method_not_allowed",
-                               "message": f"{request.method} is not allowed on {path}; use {', '.join(found.allowed)}"},
-                              405, {"Allow": ", ".join(found.allowed)})
+            return _refused(request, json_reply(
+                {"error": "method_not_allowed",
+                 "message": f"{request.method} is not allowed on {path}; use {', '.join(found.allowed)}"},
+                405, {"Allow": ", ".join(found.allowed)}))
         spec: FunctionSpec = found.route.target
         level = spec.trigger.get("authLevel", "function")
         key = auth.presented_key(request.headers, request.args)
         if spec.disabled and not auth.authorized("admin", key, self.keys, None):
             # As the host does: a disabled function answers 404 to any key but the master key.
-            return json_reply({"error": "not_found", "message": f"function {spec.name} is disabled "
-                               f"(AzureWebJobs.{spec.name}.Disabled)"}, 404)
+            return _refused(request, json_reply({"error": "not_found", "message": f"function {spec.name} is "
+                                                 f"disabled (AzureWebJobs.{spec.name}.Disabled)"}, 404))
         if not auth.authorized(level, key, self.keys, spec.name):
-            return json_reply(auth.unauthorized_body(level), 401)
-        body = request.get_data(cache=False)
+            # Before the body is read and before any Python of the app runs, as the host's auth handler.
+            return _refused(request, json_reply(auth.unauthorized_body(level), 401))
+        if (request.content_length or 0) > self.body_limit:
+            return too_large(self.body_limit)  # refused on Content-Length alone: nothing of the body is read
+        body = self._read_body(request)
         try:
             result = self.invoker.call(spec, to_http_request(request, found.params, body))
         except Exception:
@@ -119,10 +186,23 @@ class HttpFrontDoor:
             log.error("function %s: %s", spec.name, exc)
             return Response(status=500)
 
+    def _read_body(self, request: Request) -> bytes:
+        """The whole body; a chunked one is read piece by piece and refused (413) once it passes the limit,
+        never truncated (werkzeug's own limit on a chunked stream silently cuts it off)."""
+        if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+            return request.get_data(cache=False)  # framed by Content-Length, already checked against the limit
+        stream, parts, total = request.environ["wsgi.input"], [], 0
+        while piece := stream.read(min(65536, self.body_limit + 1 - total)):
+            parts.append(piece)
+            total += len(piece)
+            if total > self.body_limit:
+                raise RequestEntityTooLarge()
+        return b"".join(parts)
+
     def admin(self, request: Request, path: str) -> Response:
         key = auth.presented_key(request.headers, request.args)
         if not auth.authorized("admin", key, self.keys, None):
-            return json_reply(auth.unauthorized_body("admin"), 401)
+            return _refused(request, json_reply(auth.unauthorized_body("admin"), 401))
         parts = [p for p in path.split("/") if p]
         if parts == ["admin", "host", "status"] and request.method == "GET":
             return json_reply(self.host_status(), 200)

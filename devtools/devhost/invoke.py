@@ -14,6 +14,8 @@ from pathlib import Path
 
 from devtools.devhost.app_loader import FunctionSpec
 from devtools.devhost.logs import current_function
+from devtools.devhost.queue_output import Out
+from devtools.devhost.worker_pool import WorkerPool, pool_size
 
 log = logging.getLogger("devhost")
 
@@ -36,9 +38,12 @@ async def _named(spec: FunctionSpec, kwargs: dict):
 
 
 class Invoker:
-    def __init__(self, app_dir: Path, after_invocation: Callable[[FunctionSpec], None] | None = None) -> None:
+    def __init__(self, app_dir: Path, after_invocation: Callable[[FunctionSpec], None] | None = None,
+                 write_outputs: Callable[[FunctionSpec, dict], None] | None = None) -> None:
         self.app_dir = str(app_dir)
         self.after_invocation = after_invocation
+        self.write_outputs = write_outputs
+        self._pool = WorkerPool(pool_size())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self.counts = {"ok": 0, "failed": 0}
@@ -54,6 +59,8 @@ class Invoker:
         """Run the function; return its result or raise what it raised (after logging it)."""
         invocation_id = str(uuid.uuid4())
         kwargs = {spec.arg_name: trigger_value}
+        outputs = {binding["name"]: Out() for binding in spec.outputs}
+        kwargs.update(outputs)
         if spec.wants_context:
             kwargs["context"] = InvocationContext(invocation_id, spec.name, self.app_dir)
         token = current_function.set(spec.name)
@@ -64,7 +71,9 @@ class Invoker:
                 future = asyncio.run_coroutine_threadsafe(_named(spec, kwargs), self._event_loop())
                 result = future.result()
             else:
-                result = spec.user_function(**kwargs)
+                result = self._pool.run(lambda: spec.user_function(**kwargs))
+            if outputs and self.write_outputs:  # part of the invocation: a failed write fails it
+                self.write_outputs(spec, {name: out.get() for name, out in outputs.items()})
         except BaseException:
             self._count("failed")
             log.exception("Executed '%s' (Failed, id=%s, %.0f ms)", spec.name, invocation_id,
@@ -85,6 +94,7 @@ class Invoker:
             self.counts[key] += 1
 
     def close(self) -> None:
+        self._pool.close()
         with self._lock:
             if self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)

@@ -19,6 +19,7 @@ from azure.storage.queue import QueueServiceClient
 from devtools.devhost.app_loader import FunctionSpec
 from devtools.devhost.backoff import RandomizedExponentialBackoff
 from devtools.devhost.host_json import QueueOptions
+from devtools.devhost.queue_client import LeanQueueClient
 from devtools.devhost.queue_processor import QueueProcessor
 
 log = logging.getLogger("devhost")
@@ -31,7 +32,8 @@ class QueueListener:
         self.spec, self.queue, self.options, self.run = spec, queue, options, run
         self.service = QueueServiceClient.from_connection_string(connection_string)
         self.client = self.service.get_queue_client(queue)
-        self.processor = QueueProcessor(self.service, queue, self.client, options, receive_visibility)
+        self.lean = LeanQueueClient(connection_string)  # receive and delete: the host's per-message calls
+        self.processor = QueueProcessor(self.service, queue, self.client, options, receive_visibility, self.lean)
         self.receive_visibility = receive_visibility
         self.backoff = RandomizedExponentialBackoff(options.max_polling_interval)
         self.pool = ThreadPoolExecutor(options.max_concurrency, thread_name_prefix=f"q-{spec.name}")
@@ -73,11 +75,10 @@ class QueueListener:
     def _receive(self) -> list:
         try:
             if not self._queue_exists:
-                self.client.get_queue_properties()  # raises ResourceNotFoundError while missing
+                if not self.lean.exists(self.queue):
+                    return []
                 self._queue_exists = True
-            pages = self.client.receive_messages(messages_per_page=self.options.batch_size,
-                                                 visibility_timeout=int(self.receive_visibility)).by_page()
-            return list(next(pages, []))
+            return self.lean.receive(self.queue, self.options.batch_size, int(self.receive_visibility))
         except ResourceNotFoundError:
             self._queue_exists = False
             return []

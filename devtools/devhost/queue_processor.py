@@ -106,8 +106,9 @@ class VisibilityRenewer:
 
 
 class QueueProcessor:
-    def __init__(self, service, queue: str, client, options, receive_visibility: float) -> None:
+    def __init__(self, service, queue: str, client, options, receive_visibility: float, lean=None) -> None:
         self.service, self.queue, self.client = service, queue, client
+        self.lean = lean  # LeanQueueClient for the per-message delete; the SDK client otherwise
         self.options, self.receive_visibility = options, receive_visibility
         self.counts = {outcome: 0 for outcome in Outcome}
 
@@ -132,7 +133,10 @@ class QueueProcessor:
         receipt = renewer.pop_receipt
         if outcome is Outcome.DELETE:
             with contextlib.suppress(ResourceNotFoundError):
-                self.client.delete_message(msg.id, receipt)
+                if self.lean is not None:
+                    self.lean.delete(self.queue, msg.id, receipt)
+                else:
+                    self.client.delete_message(msg.id, receipt)
         elif outcome is Outcome.POISON:
             self._to_poison(msg, receipt)
         elif outcome is Outcome.RELEASE:

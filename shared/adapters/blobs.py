@@ -15,8 +15,11 @@ from shared.errors import Conflict, NotFound, Unavailable
 
 
 class AzureBlobs:
-    def __init__(self, connection_string: str, container: str) -> None:
-        self._container = BlobServiceClient.from_connection_string(connection_string).get_container_client(container)
+    def __init__(self, connection_string: str = "", container: str = "analytics", *,
+                 service: BlobServiceClient | None = None) -> None:
+        """From a connection string (Azurite, local) or a ready client (identity-based: storage_identity.py)."""
+        service = service or BlobServiceClient.from_connection_string(connection_string)
+        self._container = service.get_container_client(container)
         self._created = False
 
     def _client(self):

@@ -232,10 +232,15 @@ class GraphClient:
             body["lifecycleNotificationUrl"] = lifecycle_url
         return self._call(tenant, "POST", "/subscriptions", mailbox=mailbox, json_body=body)
 
-    def renew_subscription(self, tenant: str, subscription_id: str, expiration: datetime) -> dict:
-        """Move the expiry (also reauthorizes). https://learn.microsoft.com/graph/api/subscription-update"""
+    def renew_subscription(self, tenant: str, subscription_id: str, expiration: datetime, *,
+                           notification_url: str | None = None) -> dict:
+        """Move the expiry (also reauthorizes), and the notificationUrl when given (Graph validates the new one;
+        lifecycleNotificationUrl cannot be changed). https://learn.microsoft.com/graph/api/subscription-update"""
+        body = {"expirationDateTime": _iso(expiration)}
+        if notification_url:
+            body["notificationUrl"] = notification_url
         return self._call(tenant, "PATCH", f"/subscriptions/{_seg(subscription_id, 'subscription id')}",
-                          json_body={"expirationDateTime": _iso(expiration)})
+                          json_body=body)
 
     def list_subscriptions(self, tenant: str) -> Iterator[dict]:
         """The app's subscriptions in this tenant. https://learn.microsoft.com/graph/api/subscription-list"""

@@ -11,15 +11,24 @@ import json
 import threading
 
 from azure.core.exceptions import AzureError, ResourceExistsError
-from azure.storage.queue import QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+from azure.storage.queue import ExponentialRetry, QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from shared.errors import Unavailable
 
+# For a caller that must answer within a deadline (Graph's doorbell: 3 s), one attempt with short timeouts:
+# the SDK's default retry sleeps 15 s and more between attempts, far past the point where Graph gives up;
+# failing fast answers 503 and Graph retries the delivery itself.
+DEADLINE_OPTIONS = {"retry_policy": ExponentialRetry(initial_backoff=0, increment_base=1, retry_total=0,
+                                                     random_jitter_range=0),
+                    "connection_timeout": 2, "read_timeout": 2}
+
 
 class AzureMessageQueue:
-    def __init__(self, connection_string: str = "", *, service: QueueServiceClient | None = None) -> None:
-        """From a connection string (Azurite, local) or a ready client (identity-based: storage_identity.py)."""
-        self._service = service or QueueServiceClient.from_connection_string(connection_string)
+    def __init__(self, connection_string: str = "", *, service: QueueServiceClient | None = None,
+                 **client_options) -> None:
+        """From a connection string (Azurite, local) or a ready client (identity-based: storage_identity.py);
+        ``client_options`` (e.g. DEADLINE_OPTIONS) go to the client made from the connection string."""
+        self._service = service or QueueServiceClient.from_connection_string(connection_string, **client_options)
         self._clients: dict = {}
         self._lock = threading.Lock()
 

@@ -30,6 +30,13 @@ def table_service(settings: Settings, token_credential) -> TableServiceClient:
                               credential=token_credential)
 
 
-def queue_service(settings: Settings, token_credential) -> QueueServiceClient:
+def queue_service(settings: Settings, token_credential, **client_options) -> QueueServiceClient:
     return QueueServiceClient(account_url=f"https://{settings.storage_account_name}.queue.core.windows.net",
-                              credential=token_credential)
+                              credential=token_credential, **client_options)
+
+
+def blob_service(settings: Settings, token_credential):
+    from azure.storage.blob import BlobServiceClient
+
+    return BlobServiceClient(account_url=f"https://{settings.storage_account_name}.blob.core.windows.net",
+                             credential=token_credential)

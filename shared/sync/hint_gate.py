@@ -16,6 +16,7 @@ The state is per process; every instance gates on its own, which is still safe.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from datetime import datetime, timedelta
 
 _MAX_ROOMS = 100_000
@@ -25,8 +26,9 @@ class HintGate:
     def __init__(self, *, delay_seconds: int = 1, margin_seconds: float = 0.25) -> None:
         self._delay = timedelta(seconds=delay_seconds)
         self._margin = timedelta(seconds=margin_seconds)
-        self._covered_until: dict[tuple[str, str], datetime] = {}
-        self._last_sent: dict[tuple[str, str], datetime] = {}
+        # Bounded LRUs: forgetting a cold room only means its next hint is sent at once (never unsafe).
+        self._covered_until: OrderedDict[tuple[str, str], datetime] = OrderedDict()
+        self._last_sent: OrderedDict[tuple[str, str], datetime] = OrderedDict()
         self._lock = threading.Lock()
 
     def plan(self, key: tuple[str, str], now: datetime) -> tuple[int, datetime] | None:
@@ -34,13 +36,23 @@ class HintGate:
         with self._lock:
             if now < self._covered_until.get(key, now):
                 return None
-            if len(self._last_sent) >= _MAX_ROOMS:
-                self._covered_until.clear()
-                self._last_sent.clear()
             recent = self._last_sent.get(key)
-            self._last_sent[key] = now
+            _put(self._last_sent, key, now)
             if recent is None or now - recent >= self._delay:
                 return 0, now
             visible = now + self._delay
-            self._covered_until[key] = visible - self._margin
+            _put(self._covered_until, key, visible - self._margin)
             return int(self._delay.total_seconds()), visible
+
+    def forget(self, key: tuple[str, str]) -> None:
+        """The planned hint could not be stored: the room is uncovered again (its next notification is sent)."""
+        with self._lock:
+            self._covered_until.pop(key, None)
+            self._last_sent.pop(key, None)
+
+
+def _put(lru: OrderedDict, key: tuple[str, str], value: datetime) -> None:
+    lru[key] = value
+    lru.move_to_end(key)
+    while len(lru) > _MAX_ROOMS:
+        lru.popitem(last=False)

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
 from shared.adapters.graph_errors import retry_after_seconds
-from shared.errors import InvalidInput, NotFound
+from shared.errors import ConfigurationError, InvalidInput, NotFound
 from shared.log import log_event
 from shared.messages import SUBSCRIPTION_MAINTENANCE, SubscriptionMaintenance, parse_stamp, stamp
 from shared.ports import Clock, GraphPort, MessageQueue, TableStore
@@ -30,6 +31,7 @@ from shared.sync.catchup import SYNCING_TENANT_STATUSES, TENANTS, syncing_tenant
 from shared.sync.catchup_batch import SLICE, TenantCatchUp
 from shared.sync.subscription_directory import SubscriptionDirectory
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.webhook_urls import WebhookUrls
 
 log = logging.getLogger("roomcal.subscriptions")
 
@@ -39,9 +41,10 @@ _COLUMNS = ["RowKey", "room", "active", "delta_link", "subscription_id", "subscr
 
 class BatchedRenewal:
     def __init__(self, tables: TableStore, queues: MessageQueue, clock: Clock, graph: GraphPort,
-                 directory: SubscriptionDirectory, *, next_expiry, renew_within_minutes: int = 4320) -> None:
+                 directory: SubscriptionDirectory, *, next_expiry, renew_within_minutes: int = 4320,
+                 urls: Callable[[], WebhookUrls] | None = None) -> None:
         self._tables, self._queues, self._clock, self._graph = tables, queues, clock, graph
-        self._directory, self._next_expiry = directory, next_expiry
+        self._directory, self._next_expiry, self._urls = directory, next_expiry, urls
         self._within = timedelta(minutes=renew_within_minutes)
 
     def enqueue_tenants(self) -> int:
@@ -59,7 +62,7 @@ class BatchedRenewal:
         counts: Counter = Counter()
         if not self._syncing(job.tenant):
             return counts
-        now, due = self._clock.now(), []
+        now, due, stale = self._clock.now(), [], self._stale_urls()
         for row in self._tables.query(ROOM_SYNC, job.tenant, select=_COLUMNS):
             room, subscription = row.get("room") or row["RowKey"], row.get("subscription_id") or ""
             if row.get("active") is False:
@@ -67,6 +70,9 @@ class BatchedRenewal:
             if not subscription:
                 if row.get("delta_link"):
                     counts["recreate" if self._task("recreate", job.tenant, room, "", "missing") else "invalid"] += 1
+                continue
+            if stale(subscription):  # a rotated webhook key: the single path PATCHes or recreates it
+                counts["rekey" if self._task("renew", job.tenant, room, subscription, "rekey") else "invalid"] += 1
                 continue
             expires = parse_stamp(row.get("subscription_expires_at"))
             if expires is None or expires - now <= self._within:
@@ -102,6 +108,22 @@ class BatchedRenewal:
         delay = int(retry_after_seconds(answer.get("headers")) or 0) + 1 if status == 429 else 0
         sent = self._task("renew", tenant, room, subscription, "expiring", delay=delay)
         return ("throttled" if status == 429 else "retry") if sent else "invalid"
+
+    def _stale_urls(self) -> Callable[[str], bool]:
+        """Whether a subscription was registered with other webhook URLs than today's (webhook_urls.py)."""
+        try:
+            urls = self._urls() if self._urls is not None else None
+        except ConfigurationError:  # no webhook keys set: nothing can be re-keyed (creating says so loudly)
+            urls = None
+        if urls is None:
+            return lambda subscription: False
+
+        def stale(subscription: str) -> bool:
+            record = self._directory.lookup(subscription)
+            return record is not None and (record.notification_url_hash, record.lifecycle_url_hash) != (
+                urls.notification_hash, urls.lifecycle_hash)
+
+        return stale
 
     def _task(self, action: str, tenant: str, room: str, subscription: str, reason: str, *, delay: int = 0) -> bool:
         try:

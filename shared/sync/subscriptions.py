@@ -18,7 +18,13 @@
   with the fix, and the renewal timer's ``recreate`` heals it once Exchange lets RoomCal in.
 * **Renewal timer**: fans out per tenant and renews due subscriptions 20 per Graph ``$batch``
   (renewal_batch.py); ``enqueue_due`` (one ``renew`` message per expiring subscription, one
-  ``recreate`` per active room without one) is the same work one message per room.
+  ``recreate`` per active room without one) is the same work one message per room. A subscription
+  registered with other URLs than today's (a rotated webhook key) is renewed on its own (``renew``,
+  reason ``rekey``), whenever it expires.
+* **Key rotation** (webhook_urls.py): a renewal moves a subscription to the current URLs. A new
+  notificationUrl is PATCHed (the subscription-update page allows it); lifecycleNotificationUrl can
+  only be set at creation, so a changed one means a new subscription: the old one is deleted, a new
+  one created, and a catch-up hint closes the moment between. The host accepts both keys meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import contextlib
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import ValidationError
@@ -57,6 +64,7 @@ from shared.sync import sync_status
 from shared.sync.catchup import syncing_tenants
 from shared.sync.subscription_directory import PARTITION, TABLE, SubscriptionDirectory, hash_client_state
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.webhook_urls import WebhookUrls
 
 log = logging.getLogger("roomcal.subscriptions")
 _MAX_THROTTLED_ATTEMPTS = 20
@@ -67,12 +75,11 @@ CLOCK_SKEW_ALLOWANCE = timedelta(minutes=10)
 
 class SubscriptionManager:
     def __init__(self, graph: GraphPort, tables: TableStore, directory: SubscriptionDirectory, queues: MessageQueue,
-                 clock: Clock, *, public_base_url: str, lifetime_minutes: int = 10080,
+                 clock: Clock, *, urls: Callable[[], WebhookUrls], lifetime_minutes: int = 10080,
                  renew_within_minutes: int = 4320) -> None:
         self._graph, self._tables, self._directory = graph, tables, directory
         self._queues, self._clock = queues, clock
-        self._notification_url = f"{public_base_url}/api/notifications"
-        self._lifecycle_url = f"{public_base_url}/api/lifecycle"
+        self._urls = urls
         self._lifetime = timedelta(minutes=lifetime_minutes)
         self._skew_margin = min(CLOCK_SKEW_ALLOWANCE, self._lifetime / 10)
         self._renew_within = timedelta(minutes=renew_within_minutes)
@@ -111,13 +118,19 @@ class SubscriptionManager:
         record = self._directory.lookup(subscription_id) if subscription_id else None
         if record is None:
             return self.recreate(tenant, room, replacing=subscription_id)
+        urls = self._urls()
+        if record.lifecycle_url_hash != urls.lifecycle_hash:  # only settable on create: replace it
+            self._forget(tenant, subscription_id)
+            return self.recreate(tenant, room, replacing=subscription_id)
+        moved = record.notification_url_hash != urls.notification_hash
         try:
-            answer = self._within_lifetime(lambda expiry: self._graph.renew_subscription(tenant, subscription_id,
-                                                                                          expiry))
+            answer = self._within_lifetime(lambda expiry: self._graph.renew_subscription(
+                tenant, subscription_id, expiry, notification_url=urls.notification if moved else None))
         except NotFound:
             return self.recreate(tenant, room, replacing=subscription_id)
         expires_at = parse_stamp(answer.get("expirationDateTime")) or self._expiry()
-        self._directory.save(record.model_copy(update={"expires_at": expires_at}))
+        self._directory.save(record.model_copy(update={"expires_at": expires_at,
+                                                       "notification_url_hash": urls.notification_hash}))
         sync_status.update(self._tables, tenant, room, subscription_id=subscription_id,
                            subscription_expires_at=stamp(expires_at))
         return "renewed"
@@ -127,21 +140,22 @@ class SubscriptionManager:
         if current and current != replacing and self._directory.lookup(current) is not None:
             self._catch_up(tenant, room)
             return "already_subscribed"  # another message already replaced it
-        client_state = secrets.token_urlsafe(32)
+        client_state, urls = secrets.token_urlsafe(32), self._urls()
         try:
-            answer = self._create(tenant, room, client_state)
+            answer = self._create(tenant, room, client_state, urls)
         except Conflict:
-            adopted = self._resolve_conflict(tenant, room, replacing=replacing)
+            adopted = self._resolve_conflict(tenant, room, urls, replacing=replacing)
             if adopted:
                 for old in {replacing, current} - {"", adopted}:
                     self._forget(tenant, old)
                 self._catch_up(tenant, room)
                 return "adopted"
-            answer = self._create(tenant, room, client_state)
+            answer = self._create(tenant, room, client_state, urls)
         expires_at = parse_stamp(answer.get("expirationDateTime")) or self._clock.now() + self._lifetime
         self._directory.save(SubscriptionRecord(id=answer["id"], tenant_id=tenant, room_email=room,
                                                 client_state_hash=hash_client_state(client_state),
-                                                expires_at=expires_at))
+                                                expires_at=expires_at, notification_url_hash=urls.notification_hash,
+                                                lifecycle_url_hash=urls.lifecycle_hash))
         sync_status.update(self._tables, tenant, room, subscription_id=answer["id"],
                            subscription_expires_at=stamp(expires_at))
         for old in {replacing, current} - {"", answer["id"]}:
@@ -151,21 +165,24 @@ class SubscriptionManager:
 
     def enqueue_due(self) -> Counter:
         """The renewal timer: renew what expires soon, recreate what is missing."""
-        counts, now = Counter(), self._clock.now()
+        counts, now, urls = Counter(), self._clock.now(), self._urls()
         tenants = syncing_tenants(self._tables)
         subscribed: set[tuple[str, str]] = set()
         for row in self._tables.query(TABLE, PARTITION):
             tenant, room = row.get("tenant_id", ""), row.get("room_email", "")
             subscribed.add((tenant, room))
             expires = parse_stamp(row.get("expires_at"))
-            if tenant in tenants and (expires is None or expires - now <= self._renew_within):
-                counts["renew" if self._send("renew", tenant, room, row["RowKey"], "expiring") else "invalid_row"] += 1
+            rekey = (row.get("notification_url_hash"), row.get("lifecycle_url_hash")) != (
+                urls.notification_hash, urls.lifecycle_hash)
+            if tenant in tenants and (rekey or expires is None or expires - now <= self._renew_within):
+                sent = self._send("renew", tenant, room, row["RowKey"], "rekey" if rekey else "expiring")
+                counts["invalid_row" if not sent else "rekey" if rekey else "renew"] += 1
         for row in self._tables.query(ROOM_SYNC, select=["PartitionKey", "room", "active", "delta_link"]):
             key = (row["PartitionKey"], row.get("room", ""))
             if key[0] in tenants and row.get("active") is not False and row.get("delta_link") and key not in subscribed:
                 counts["recreate" if self._send("recreate", key[0], key[1], "", "missing") else "invalid_row"] += 1
         log_event(log, "subscription renewal enqueued", count=sum(counts.values()),
-                  reason=f"renew={counts['renew']} recreate={counts['recreate']}")
+                  reason=f"renew={counts['renew']} rekey={counts['rekey']} recreate={counts['recreate']}")
         return counts
 
     def next_expiry(self):
@@ -184,10 +201,10 @@ class SubscriptionManager:
         log_event(log, "client state rotation enqueued", count=counts["rotate"])
         return counts
 
-    def _create(self, tenant: str, room: str, client_state: str) -> dict:
+    def _create(self, tenant: str, room: str, client_state: str, urls: WebhookUrls) -> dict:
         resource = self._resource(tenant, room)
         return self._within_lifetime(lambda expiry: self._graph.create_subscription(
-            tenant, room, notification_url=self._notification_url, lifecycle_url=self._lifecycle_url,
+            tenant, room, notification_url=urls.notification, lifecycle_url=urls.lifecycle,
             expiration=expiry, client_state=client_state, resource=resource))
 
     def _resource(self, tenant: str, room: str) -> str:
@@ -209,7 +226,7 @@ class SubscriptionManager:
             self._lifetime = timedelta(minutes=exc.max_minutes)
             return call(self._expiry())
 
-    def _resolve_conflict(self, tenant: str, room: str, *, replacing: str = "") -> str:
+    def _resolve_conflict(self, tenant: str, room: str, urls: WebhookUrls, *, replacing: str = "") -> str:
         """409 on create: Graph already holds RoomCal's subscription on this room. Adopt it when the directory
         knows it for this room (its clientState hash is stored) and it notifies today's URL, else delete it.
         The one being replaced (a clientState rotation) is never adopted: Graph allows one subscription per
@@ -221,7 +238,7 @@ class SubscriptionManager:
                 continue
             record = self._directory.lookup(existing["id"])
             ours = record is not None and record.tenant_id == tenant and record.room_email == room
-            if ours and existing["id"] != replacing and existing.get("notificationUrl") == self._notification_url:
+            if ours and existing["id"] != replacing and existing.get("notificationUrl") == urls.notification:
                 expires_at = parse_stamp(existing.get("expirationDateTime")) or record.expires_at
                 sync_status.update(self._tables, tenant, room, subscription_id=existing["id"],
                                    subscription_expires_at=stamp(expires_at))

@@ -1,4 +1,7 @@
+import asyncio
+import inspect
 import json
+import uuid
 
 import azure.functions as func
 import pytest
@@ -6,8 +9,10 @@ import pytest
 from functions import webhooks
 from shared import bootstrap
 from shared.config import load_settings
+from shared.errors import Unavailable
 from shared.messages import ROOM_CHANGES
 from shared.models import SubscriptionRecord
+from shared.sync.notifications import MAX_BODY_BYTES, MAX_SUSPECT_ITEMS
 from shared.sync.subscription_directory import hash_client_state
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
@@ -30,8 +35,44 @@ def services(monkeypatch):
     return built
 
 
-def _post(fn, body=b"", params=None, url="/api/notifications"):
-    return fn(func.HttpRequest("POST", url, body=body, params=params or {}))
+class Out:
+    """What the worker passes for a queue output binding (func.Out)."""
+
+    def __init__(self):
+        self.value = None
+
+    def set(self, value):
+        self.value = value
+
+    def get(self):
+        return self.value
+
+    def messages(self):
+        return [json.loads(m) for m in self.value or []]
+
+
+def _post(fn, body=b"", params=None, url="/api/notifications", headers=None, outs=None, request=None):
+    outs = {} if outs is None else outs
+    for name in list(inspect.signature(fn._function.get_user_function()).parameters)[1:]:
+        outs.setdefault(name, Out())
+    req = request or func.HttpRequest("POST", url, body=body, params=params or {}, headers=headers or {})
+    answer = fn(req, **outs)
+    return asyncio.run(answer) if inspect.iscoroutine(answer) else answer
+
+
+class CountingTables(InMemoryTables):
+    def __init__(self):
+        super().__init__()
+        self.reads = 0
+
+    def get(self, *args, **kwargs):
+        self.reads += 1
+        return super().get(*args, **kwargs)
+
+
+class BodyNeverRead(func.HttpRequest):
+    def get_body(self):
+        raise AssertionError("the body was read")
 
 
 @pytest.mark.parametrize("fn", [webhooks.graph_notifications, webhooks.graph_lifecycle])
@@ -70,16 +111,79 @@ class TestHandshake:
         assert _post(fn, body=b"{" + b" " * 1_100_000 + b"}").status_code == 413
 
 
-def test_valid_notification_is_acknowledged_with_202_and_enqueued(services):
-    body = json.dumps({"value": [{"subscriptionId": SUB, "clientState": "s", "tenantId": TENANT}]}).encode()
-    resp = _post(webhooks.graph_notifications, body=body)
+def _items(*items):
+    return json.dumps({"value": list(items)}).encode()
+
+
+def _valid(sub=SUB, state="s"):
+    return {"subscriptionId": sub, "clientState": state, "tenantId": TENANT}
+
+
+def test_valid_notification_is_acknowledged_with_202_and_handed_to_the_output_binding(services):
+    outs = {}
+    resp = _post(webhooks.graph_notifications, body=_items(_valid()), outs=outs)
     assert resp.status_code == 202
-    assert [m["room"] for m in services.queues.messages(ROOM_CHANGES)] == ["room@contoso.com"]
+    assert [m["room"] for m in outs["hints"].messages()] == ["room@contoso.com"]
+    assert services.queues.sent == []  # the host writes it, not the app
+
+
+def test_a_delayed_follow_up_hint_is_written_by_the_adapter_and_an_outage_is_503(services):
+    """A binding cannot delay a message: the gate's follow-up goes through the app's queue, and if
+    storage is down the answer is 503 so Graph retries."""
+    outs = {}
+    assert _post(webhooks.graph_notifications, body=_items(_valid())).status_code == 202
+    assert _post(webhooks.graph_notifications, body=_items(_valid()), outs=outs).status_code == 202
+    assert outs["hints"].get() is None
+    [(queue, _hint, delay)] = services.queues.sent
+    assert queue == ROOM_CHANGES and delay == 1
+    services.clock.advance(seconds=0.9)
+
+    def down(*_a, **_k):
+        raise Unavailable("queue 'room-changes' unreachable")
+
+    services.queues.send = down
+    services.clock.advance(seconds=5)
+    _post(webhooks.graph_notifications, body=_items(_valid()))
+    assert _post(webhooks.graph_notifications, body=_items(_valid())).status_code == 503
+
+
+def test_lifecycle_events_go_to_their_own_bindings(services):
+    outs = {}
+    body = _items({**_valid(), "lifecycleEvent": "reauthorizationRequired"}, {**_valid(), "lifecycleEvent": "missed"})
+    assert _post(webhooks.graph_lifecycle, body=body, outs=outs).status_code == 202
+    assert [m["action"] for m in outs["maintenance"].messages()] == ["renew"]
+    assert [m["reason"] for m in outs["changes"].messages()] == ["missed"]
+
+
+@pytest.mark.parametrize("fn", [webhooks.graph_notifications, webhooks.graph_lifecycle])
+def test_a_declared_oversized_body_is_413_before_it_is_read(fn, services):
+    req = BodyNeverRead("POST", "/api/notifications", body=b"", headers={"Content-Length": str(MAX_BODY_BYTES + 1)})
+    resp = _post(fn, request=req)
+    assert resp.status_code == 413 and json.loads(resp.get_body())["error"] == "payload_too_large"
+
+
+def test_a_thousand_unknown_ids_cost_at_most_the_bound_in_table_reads(monkeypatch):
+    tables = CountingTables()
+    built = bootstrap.build_services(load_settings(environment="development"), tables=tables, queues=FakeQueue(),
+                                     clock=FixedClock())
+    built.subscriptions.save(_record(SUB, TENANT, "room@contoso.com", "s"))
+    monkeypatch.setattr(bootstrap, "get_services", lambda: built)
+    built.subscriptions.lookup(SUB)  # the live subscription is in the cache, as under real traffic
+    tables.reads = 0
+    forged = [_valid(sub=str(uuid.uuid4()), state="guess") for _ in range(1000)]
+    assert _post(webhooks.graph_notifications, body=_items(*forged)).status_code == 202
+    assert tables.reads == MAX_SUSPECT_ITEMS
+    tables.reads, outs = 0, {}
+    fresh = [_valid(sub=str(uuid.uuid4()), state="guess") for _ in range(999)]
+    resp = _post(webhooks.graph_notifications, body=_items(*fresh[:500], _valid(), *fresh[500:]), outs=outs)
+    assert resp.status_code == 202 and tables.reads == MAX_SUSPECT_ITEMS
+    assert [m["room"] for m in outs["hints"].messages()] == ["room@contoso.com"]  # a cached live item still counts
 
 
 def test_forged_notification_gets_the_same_202_and_enqueues_nothing(services):
     """A spoofer learns nothing from the answer (GRAPH_NOTES A9)."""
     body = json.dumps({"value": [{"subscriptionId": SUB, "clientState": "guess"}]}).encode()
-    resp = _post(webhooks.graph_notifications, body=body)
+    outs = {}
+    resp = _post(webhooks.graph_notifications, body=body, outs=outs)
     assert resp.status_code == 202 and resp.get_body() == b""
-    assert services.queues.sent == []
+    assert services.queues.sent == [] and outs["hints"].get() is None

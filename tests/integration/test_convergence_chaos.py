@@ -43,7 +43,7 @@ from azure.storage.queue import QueueServiceClient
 
 from devtools.azurite import free_port
 from devtools.demo import live, onboarding
-from devtools.demo.stack import Stack
+from devtools.demo.stack import WEBHOOK_KEYS, Stack
 from devtools.m365sim.canary import CANARY_PREFIX
 from shared.adapters.tables import AzureTableStore
 from shared.sync.subscription_directory import PARTITION as SUBSCRIPTIONS_PARTITION
@@ -256,7 +256,7 @@ def _wait_drained(storage: Storage, timeout: float) -> None:
 
 def _live_subscriptions(stack: Stack, tid: str) -> list[dict]:
     return [s for s in stack.control.subscriptions()
-            if s["tenantId"] == tid and s["notificationUrl"] == f"{stack.base}/api/notifications"]
+            if s["tenantId"] == tid and s["notificationUrl"].split("?")[0] == f"{stack.base}/api/notifications"]
 
 
 def _storage_outage(stack: Stack, seconds: float) -> None:
@@ -330,7 +330,9 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
             ctl.inject_notification_fault("reorder", count=5)
         if step == 15:  # forged and stray items: RoomCal must ignore them (never trust, never fail)
             ctl.inject_notification_fault("wrong_client_state", count=3)
-            ctl.unknown_subscription_notifications(url=f"{stack.base}/api/notifications", count=3)
+            # sent with the key (the worst case: a caller that has it), so the app's own checks are what stop them
+            keyed_url = _live_subscriptions(stack, tid)[0]["notificationUrl"]
+            ctl.unknown_subscription_notifications(url=keyed_url, count=3)
         if step in (45, 62):  # lifecycle events on demand: renew now / catch up
             subscription = rng.choice(_live_subscriptions(stack, tid))["id"]
             ctl.lifecycle_event(subscription, "reauthorizationRequired" if step == 45 else "missed")
@@ -430,6 +432,10 @@ def test_every_room_converges_under_real_notifications_faults_and_a_host_restart
     assert {s["id"] for s in live_subs} == {s["RowKey"] for s in stored_subs}
     assert sorted(s["room_email"].lower() for s in stored_subs) == sorted(r.lower() for r in rooms)
     assert not set(removed) & {s["id"] for s in live_subs}
+    # every subscription, first ones, renewed ones and recreated ones, carries its endpoint's function key
+    assert {(s["notificationUrl"], s["lifecycleNotificationUrl"]) for s in live_subs} == {
+        (f"{stack.base}/api/notifications?code={WEBHOOK_KEYS['graph_notifications'][1]}",
+         f"{stack.base}/api/lifecycle?code={WEBHOOK_KEYS['graph_lifecycle'][1]}")}
     by_room = {s["room_email"].lower(): s["RowKey"] for s in stored_subs}
     for room in rooms:
         assert tables.get(ROOM_SYNC, tid, room).get("subscription_id") == by_room[room.lower()], room

@@ -100,7 +100,8 @@ def test_rooms_converge_to_the_emulators_truth_after_faults_and_one_catch_up(tmp
                 start = now + timedelta(days=day - 1, hours=rng.randint(1, 8))
                 meetings.append((room, ctl.create_meeting(tid, f"ann@{domain}", [room], _iso(start),
                                                           _iso(start + timedelta(minutes=30)))["id"]))
-        settings = load_settings(environment="development", graph_base_url=f"{sim.base_url}/v1.0",
+        settings = load_settings(environment="development", notifications_key="n-key", lifecycle_key="l-key",
+                                 graph_base_url=f"{sim.base_url}/v1.0",
                                  login_base_url=sim.base_url, client_id=DEFAULT_CLIENT_ID,
                                  client_secret=DEFAULT_SECRET, ca_bundle=sim.ca_path, hash_key=HASH_KEY,
                                  graph_max_wait_seconds=0.5, graph_max_retries=1, graph_page_size=3,

@@ -37,7 +37,8 @@ def ctl(sim):
 
 @pytest.fixture
 def services(sim):
-    settings = load_settings(environment="development", graph_base_url=f"{sim.base_url}/v1.0",
+    settings = load_settings(environment="development", notifications_key="n-key", lifecycle_key="l-key",
+                             graph_base_url=f"{sim.base_url}/v1.0",
                              login_base_url=sim.base_url, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_SECRET,
                              ca_bundle=sim.ca_path, public_base_url="http://127.0.0.1:7071", hash_key="k" * 32)
     return bootstrap.build_services(settings, tables=InMemoryTables(), queues=FakeQueue())

@@ -51,7 +51,10 @@ def _settings(sim, conn: str, base_url: str) -> dict[str, str]:
             "ROOMCAL_GRAPH_BASE_URL": f"{sim.base_url}/v1.0", "ROOMCAL_LOGIN_BASE_URL": sim.base_url,
             "ROOMCAL_CLIENT_ID": DEFAULT_CLIENT_ID, "ROOMCAL_CLIENT_SECRET": DEFAULT_SECRET,
             "ROOMCAL_CA_BUNDLE": sim.ca_path, "ROOMCAL_HASH_KEY": HASH_KEY, "ROOMCAL_PUBLIC_BASE_URL": base_url,
-            "DEVHOST_FUNCTION_KEY": FUNCTION_KEY, "DEVHOST_MASTER_KEY": "sync-devhost-master-key"}
+            "DEVHOST_FUNCTION_KEY": FUNCTION_KEY, "DEVHOST_MASTER_KEY": "sync-devhost-master-key",
+            "ROOMCAL_NOTIFICATIONS_KEY": "sync-n-key", "ROOMCAL_LIFECYCLE_KEY": "sync-l-key",
+            "DEVHOST_FUNCTION_KEY__graph_notifications": "sync-n-key",
+            "DEVHOST_FUNCTION_KEY__graph_lifecycle": "sync-l-key"}
 
 
 def _iso(moment: datetime) -> str:
@@ -111,8 +114,11 @@ def test_a_live_change_reaches_the_events_table_through_a_notification(sim, azur
         SubscriptionDirectory(services.tables).save(SubscriptionRecord(
             id=subscription_id, tenant_id=tid, room_email=good1, client_state_hash=hash_client_state(client_state),
             expires_at=now + timedelta(days=3)))
+        keyless = requests.post(f"{host.base_url}/api/notifications",
+                                params={"validationToken": "Validation: <b>hi</b>"}, timeout=10)
+        assert keyless.status_code == 401  # the host refuses it: anyone's handshake is no longer answered
         handshake = requests.post(f"{host.base_url}/api/notifications",
-                                  params={"validationToken": "Validation: <b>hi</b>"}, timeout=10)
+                                  params={"code": "sync-n-key", "validationToken": "Validation: <b>hi</b>"}, timeout=10)
         assert handshake.status_code == 200 and handshake.text == "Validation: <b>hi</b>"
         assert handshake.headers["Content-Type"].startswith("text/plain")
 
@@ -123,9 +129,10 @@ def test_a_live_change_reaches_the_events_table_through_a_notification(sim, azur
         body = {"value": [{"subscriptionId": subscription_id, "clientState": client_state, "changeType": "created",
                            "tenantId": tid, "resource": f"Users/x/Events/{meeting['copies'][good1]}",
                            "resourceData": {"id": meeting["copies"][good1]}}]}
-        answer = requests.post(f"{host.base_url}/api/notifications", json=body, timeout=10)
+        assert requests.post(f"{host.base_url}/api/notifications", json=body, timeout=10).status_code == 401
+        answer = requests.post(f"{host.base_url}/api/notifications?code=sync-n-key", json=body, timeout=10)
         assert answer.status_code == 202
-        forged = requests.post(f"{host.base_url}/api/notifications",
+        forged = requests.post(f"{host.base_url}/api/notifications?code=sync-n-key",
                                json={"value": [{**body["value"][0], "clientState": "guess"}]}, timeout=10)
         assert forged.status_code == 202
         wait_for(lambda: any(r["RowKey"] == row_key for r in services.tables.query(

@@ -38,7 +38,8 @@ def sim(tmp_path_factory):
 
 @pytest.fixture
 def services(sim, storage_connection):
-    settings = load_settings(environment="development", graph_base_url=f"{sim.base_url}/v1.0",
+    settings = load_settings(environment="development", notifications_key="n-key", lifecycle_key="l-key",
+                             graph_base_url=f"{sim.base_url}/v1.0",
                              login_base_url=sim.base_url, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_SECRET,
                              ca_bundle=sim.ca_path, public_base_url="http://127.0.0.1:7071", hash_key=HASH_KEY)
     return bootstrap.build_services(settings, tables=AzureTableStore(storage_connection), queues=FakeQueue())
@@ -117,7 +118,8 @@ def test_a_baseline_paused_every_page_resumes_from_graphs_next_link(sim, storage
     for day in range(9):
         start = now + timedelta(days=day, hours=2)
         ctl.create_meeting(tid, f"ann@{domain}", [room], _iso(start), _iso(start + timedelta(hours=1)))
-    settings = load_settings(environment="development", graph_base_url=f"{sim.base_url}/v1.0",
+    settings = load_settings(environment="development", notifications_key="n-key", lifecycle_key="l-key",
+                             graph_base_url=f"{sim.base_url}/v1.0",
                              login_base_url=sim.base_url, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_SECRET,
                              ca_bundle=sim.ca_path, hash_key=HASH_KEY, graph_page_size=2, sync_max_pages_per_round=1)
     services = bootstrap.build_services(settings, tables=AzureTableStore(storage_connection), queues=FakeQueue())

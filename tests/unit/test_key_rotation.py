@@ -10,7 +10,11 @@ from shared.sync.subscription_directory import SubscriptionDirectory, client_sta
 from shared.sync.subscriptions import SubscriptionManager
 from shared.sync.sync import EVENTS, DeltaSync
 from shared.sync.sync_lease import RoomSyncLeases
+from shared.sync.webhook_urls import WebhookUrls
 from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables
+
+TEST_URLS = lambda: WebhookUrls("https://roomcal.example/api/notifications?code=n-key",  # noqa: E731
+                                  "https://roomcal.example/api/lifecycle?code=l-key")
 
 TID = "6f1c3c1e-0000-4000-8000-0000000000a5"
 ROOM = "room@contoso.com"
@@ -81,7 +85,7 @@ def test_client_state_rotation_gives_every_subscription_a_fresh_one_and_misses_n
     w = World()
     directory = SubscriptionDirectory(w.tables, ttl_seconds=0)
     manager = SubscriptionManager(w.graph, w.tables, directory, w.queues, w.clock,
-                                  public_base_url="https://roomcal.example")
+                                  urls=TEST_URLS)
     w.hint(w.handler(OLD))
     manager.recreate(TID, ROOM)
     (old_id, old_sub), = w.graph.subscriptions.items()
@@ -121,7 +125,7 @@ def test_a_subscription_expiry_leaves_room_for_a_clock_running_minutes_ahead_of_
     w = World()
     directory = SubscriptionDirectory(w.tables, ttl_seconds=0)
     manager = SubscriptionManager(w.graph, w.tables, directory, w.queues, w.clock,
-                                  public_base_url="https://roomcal.example", lifetime_minutes=10080)
+                                  urls=TEST_URLS, lifetime_minutes=10080)
     w.hint(w.handler(OLD))
     manager.recreate(TID, ROOM)
     (sub,) = w.graph.subscriptions.values()

@@ -18,11 +18,15 @@ from shared.sync.catchup import enqueue_catch_up
 from shared.sync.room_changes import RoomChangeHandler
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
 from shared.sync.sync_lease import RoomSyncLeases
+from shared.sync.webhook_urls import WebhookUrls
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 from tests.unit.test_graph_adapter import ROOM, client, graph, ok
 from tests.unit.test_graph_adapter import TENANT as GRAPH_TENANT
 from tests.unit.test_notifications import _body, _item
 from tests.unit.test_notifications import _world as notification_world
+
+TEST_URLS = lambda: WebhookUrls("https://roomcal.example/api/notifications?code=n-key",  # noqa: E731
+                                "https://roomcal.example/api/lifecycle?code=l-key")
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
@@ -133,7 +137,7 @@ def test_subscription_failure_is_counted_with_its_reason():
     from shared.sync.subscription_directory import SubscriptionDirectory
 
     manager = SubscriptionManager(Denying(), tables, SubscriptionDirectory(tables), queue, clock,
-                                  public_base_url="https://roomcal.example")
+                                  urls=TEST_URLS)
     with metrics.captured() as sink:
         manager.handle({"action": "recreate", "tenant": TENANT, "room": "room-a@contoso.com", "reason": "missing",
                         "at": clock.now().isoformat()})

@@ -15,7 +15,8 @@ ROOMS = [f"room{i:02d}@contoso.com" for i in range(45)]
 
 def _world():
     tables, queues, clock, graph = InMemoryTables(), FakeQueue(), FixedClock(START), FakeGraph()
-    settings = load_settings(environment="development", hash_key="k" * 32, client_id="app", client_secret="x")
+    settings = load_settings(environment="development", hash_key="k" * 32, client_id="app", client_secret="x",
+                             notifications_key="n-key", lifecycle_key="l-key")
     services = bootstrap.build_services(settings, tables=tables, queues=queues, clock=clock, graph=graph)
     tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": TID, "status": "active",
                               "created_at": clock.now(), "updated_at": clock.now()})

@@ -8,6 +8,7 @@ from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
 from shared.sync.subscription_directory import TABLE, SubscriptionDirectory, client_state_matches
 from shared.sync.subscriptions import SubscriptionManager
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
+from shared.sync.webhook_urls import WebhookUrls
 from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
@@ -18,10 +19,12 @@ class World:
     def __init__(self):
         self.graph = FakeGraph()
         self.graph.add_room(TENANT, ROOM)
+        self.urls = WebhookUrls("https://roomcal.example/api/notifications?code=n-key-1",
+                                "https://roomcal.example/api/lifecycle?code=l-key-1")
         self.tables, self.queue, self.clock = InMemoryTables(), FakeQueue(), FixedClock()
         self.directory = SubscriptionDirectory(self.tables, ttl_seconds=0)
         self.manager = SubscriptionManager(self.graph, self.tables, self.directory, self.queue, self.clock,
-                                           public_base_url="https://roomcal.example", lifetime_minutes=10080,
+                                           urls=lambda: self.urls, lifetime_minutes=10080,
                                            renew_within_minutes=4320)
         self.tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": TENANT, "status": "active"})
 
@@ -41,8 +44,8 @@ class TestCreate:
         sub = w.graph.subscriptions[sub_id]
         assert sub["resource"] == f"/users/{w.graph.get_user(TENANT, ROOM)['id']}/events"
         assert sub["changeType"] == "created,updated,deleted"
-        assert sub["notificationUrl"] == "https://roomcal.example/api/notifications"
-        assert sub["lifecycleNotificationUrl"] == "https://roomcal.example/api/lifecycle"
+        assert sub["notificationUrl"] == "https://roomcal.example/api/notifications?code=n-key-1"
+        assert sub["lifecycleNotificationUrl"] == "https://roomcal.example/api/lifecycle?code=l-key-1"
         row = w.tables.get(TABLE, "sub", sub_id)
         assert sub["clientState"] not in str(row)
         assert client_state_matches(w.directory.lookup(sub_id), sub["clientState"])
@@ -190,11 +193,11 @@ class TestGraphConflictsAndWrappedErrors:
         sub_id = w.create()
         renew = w.graph.renew_subscription
 
-        def limited(tenant, subscription_id, expiration):
+        def limited(tenant, subscription_id, expiration, **kwargs):
             if expiration - w.clock.now() > timedelta(minutes=4230):
                 raise map_graph_error(400, {"error": {"code": "ExtensionError", "message":
                                       "Subscription expiration can only be 4230 minutes in the future."}})
-            return renew(tenant, subscription_id, expiration)
+            return renew(tenant, subscription_id, expiration, **kwargs)
 
         w.graph.renew_subscription = limited
         w.clock.advance(days=5)

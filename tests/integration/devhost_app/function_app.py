@@ -32,6 +32,14 @@ def enqueue(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(json.dumps({"queued": True}), status_code=202, mimetype="application/json")
 
 
+@app.route(route="relay/{item_id:int}", methods=["POST"])
+@app.queue_output(arg_name="out", queue_name="%DH_WORK_QUEUE%", connection=STORAGE)
+def relay(req: func.HttpRequest, out: func.Out[list[str]]) -> func.HttpResponse:
+    """The same work item as ``enqueue``, but written by the host through a queue output binding."""
+    out.set([json.dumps({"item": int(req.route_params["item_id"]), "note": req.get_json().get("note")})])
+    return func.HttpResponse(status_code=202)
+
+
 @app.route(route="echo/{name:alpha}/{extra?}", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def echo(req: func.HttpRequest) -> func.HttpResponse:
     body = {"method": req.method, "url": req.url, "params": dict(req.params), "route": dict(req.route_params),

@@ -22,7 +22,7 @@ def test_http_trigger_spec_defaults():
         "http", "hello", [], "function", True)
 
 
-def test_output_bindings_are_refused_naming_function_and_binding():
+def test_queue_output_bindings_are_read_other_bindings_refused_naming_function_and_binding():
     app = func.FunctionApp()
 
     @app.queue_trigger(arg_name="msg", queue_name="in", connection="")
@@ -30,8 +30,17 @@ def test_output_bindings_are_refused_naming_function_and_binding():
     def relay(msg, out):
         pass
 
-    with pytest.raises(AppLoadError, match=r"'relay'.*'out'.*'queue'"):
-        build_spec(only(app))
+    [output] = build_spec(only(app)).outputs
+    assert (output["name"], output["queueName"]) == ("out", "out")
+    other = func.FunctionApp()
+
+    @other.queue_trigger(arg_name="msg", queue_name="in", connection="")
+    @other.blob_output(arg_name="out", path="c/b", connection="")
+    def copy(msg, out):
+        pass
+
+    with pytest.raises(AppLoadError, match=r"'copy'.*'out'.*'blob'"):
+        build_spec(only(other))
 
 
 def test_timer_spec_and_context_parameter():
