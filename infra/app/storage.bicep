@@ -73,6 +73,13 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   properties: { publicAccess: 'None' }
 }
 
+// The analytics aggregates: one Parquet file per tenant and month (docs/analytics.md, ROOMCAL_ANALYTICS_CONTAINER).
+resource analyticsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobServices
+  name: 'analytics'
+  properties: { publicAccess: 'None' }
+}
+
 resource queueServices 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
   name: 'default'

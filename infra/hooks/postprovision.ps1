@@ -18,6 +18,7 @@ $secrets = [ordered]@{
     'roomcal-hash-key'          = 48   # ROOMCAL_HASH_KEY: keyed hash of Graph event ids (>= 32 random bytes)
     'roomcal-notifications-key' = 32   # ROOMCAL_NOTIFICATIONS_KEY: function key of /api/notifications
     'roomcal-lifecycle-key'     = 32   # ROOMCAL_LIFECYCLE_KEY: function key of /api/lifecycle
+    'roomcal-session-secret'    = 48   # ROOMCAL_SESSION_SECRET: the admin page's session-cookie key
 }
 foreach ($name in $secrets.Keys) {
     $existing = az keyvault secret list --vault-name $vault --query "[?name=='$name'].name" -o tsv

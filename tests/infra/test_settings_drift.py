@@ -24,9 +24,8 @@ NOT_IN_AZURE = {
                                        "Vault reference",
     "ROOMCAL_CA_BUNDLE": "trusts the local emulator's CA; in Azure the public CAs apply",
 }
-# Set in Bicep ahead of the code that reads them (issue 14, the doorbell keys). Once config.py has them this
-# set may be emptied; until then they may be absent from Settings.
-AHEAD_OF_CONFIG = {"ROOMCAL_NOTIFICATIONS_KEY", "ROOMCAL_LIFECYCLE_KEY"}
+# Set in Bicep ahead of the code that reads them (none now: the doorbell keys are in config.py).
+AHEAD_OF_CONFIG: set[str] = set()
 # Values that deliberately differ from config.py's default in Azure (or are computed there).
 COMPUTED_IN_AZURE = {"ROOMCAL_CLIENT_CREDENTIAL": "a parameter (federated_identity by default)",
                      "AzureWebJobsStorage__credential": "identity-based storage: managedidentity"}
