@@ -15,6 +15,7 @@ declaration is also recorded for the OpenAPI document (shared.admin.openapi).
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ def _guarded(handler, op: Operation, *, via_session: bool):
 
     functools.update_wrapper(run, handler)
     del run.__wrapped__  # the host and tests must call the guard, never the bare handler
+    run.__signature__ = inspect.signature(handler)  # (req) only: the host binds every parameter it sees
     run.roomcal_operation = op
     return run
 
