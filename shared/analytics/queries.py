@@ -155,18 +155,25 @@ class Analytics:
     def summary(self, tenant_id: str, query: AnalyticsQuery) -> dict:
         _, span, directory, frame = self._load(tenant_id, query)
         rows = _room_rows(directory, frame)
-        return {**self._head(span, query), "totals": _totals(rows, frame),
+        sizes = _sizes_long(frame)
+        return {**self._head(span, query), "totals": _totals(rows, frame, sizes),
                 "rankings": _rankings(rows, query.top), "heatmap": _heatmap(frame),
-                "lead_times": _lead_times(frame), "sizes": _sizes(directory, frame), "groups": _groups(frame),
-                "findings": _findings(rows, directory, frame),
-                "series": _series(frame, query.granularity or ("day" if span.days <= 62 else "week"))}
+                "lead_times": _lead_times(frame), "sizes": _sizes(directory, sizes), "groups": _groups(frame),
+                "findings": _findings(rows, directory, sizes), "series": _series(frame, _granularity(query, span))}
 
     def table(self, tenant_id: str, name: str, query: AnalyticsQuery) -> dict:
+        """One table of the summary (or the rooms table), computing only that table."""
         if name == "rooms":
             return self.rooms(tenant_id, query)
-        summary = self.summary(tenant_id, query)
+        _, span, directory, frame = self._load(tenant_id, query)
         key = name.replace("-", "_")
-        return {k: summary[k] for k in ("from", "to", "filters", "definitions_url")} | {key: summary[key]}
+        parts = {
+            "heatmap": lambda: _heatmap(frame), "lead_times": lambda: _lead_times(frame),
+            "sizes": lambda: _sizes(directory, _sizes_long(frame)), "groups": lambda: _groups(frame),
+            "findings": lambda: _findings(_room_rows(directory, frame), directory, _sizes_long(frame)),
+            "series": lambda: _series(frame, _granularity(query, span)),
+        }
+        return {**self._head(span, query), key: parts[key]()}
 
     def _head(self, span: Range, query: AnalyticsQuery) -> dict:
         return {"from": str(span.first), "to": str(span.last),
@@ -264,10 +271,19 @@ def _public(row: dict) -> dict:
     return {k: row[k] for k in ROOM_COLUMNS}
 
 
-def _totals(rows: list[dict], frame: pl.DataFrame) -> dict:
+def _granularity(query: AnalyticsQuery, span: Range) -> str:
+    return query.granularity or ("day" if span.days <= 62 else "week")
+
+
+def _sizes_long(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per meeting: its room and size."""
+    return frame.select("room", "sizes").explode("sizes").drop_nulls("sizes")
+
+
+def _totals(rows: list[dict], frame: pl.DataFrame, sizes_long: pl.DataFrame) -> dict:
     available, booked = int(frame["available_seconds"].sum() or 0), int(frame["booked_seconds"].sum() or 0)
     meetings, ad_hoc = int(frame["meetings"].sum() or 0), int(frame["ad_hoc_meetings"].sum() or 0)
-    sizes = frame["sizes"].explode().drop_nulls()
+    sizes = sizes_long["sizes"]
     return {"rooms": len(rows), "rooms_covered": sum(1 for r in rows if r["coverage"]["covered_days"]),
             "rooms_with_meetings": sum(1 for r in rows if r["meetings"]),
             "available_minutes": _minutes(available), "booked_minutes": _minutes(booked),
@@ -312,10 +328,10 @@ def _lead_times(frame: pl.DataFrame) -> list[dict]:
     return [{"bucket": name, "meetings": n} for name, n in zip(LEAD_BUCKET_NAMES, sums, strict=True)]
 
 
-def _sizes(directory: list[dict], frame: pl.DataFrame) -> list[dict]:
+def _sizes(directory: list[dict], sizes_long: pl.DataFrame) -> list[dict]:
     capacity = pl.DataFrame({"room": [d["room"] for d in directory], "capacity": [d["capacity"] for d in directory]},
                             schema={"room": pl.String, "capacity": pl.Int64})
-    counted = (frame.select("room", "sizes").explode("sizes").drop_nulls("sizes").join(capacity, on="room")
+    counted = (sizes_long.join(capacity, on="room")
                .group_by("capacity", "sizes").len().sort("capacity", "sizes", nulls_last=True))
     return [{"capacity": r["capacity"], "size": r["sizes"], "meetings": r["len"]}
             for r in counted.iter_rows(named=True)]
@@ -329,11 +345,10 @@ def _groups(frame: pl.DataFrame) -> list[dict]:
              "booked_minutes": _minutes(r["booked_seconds"])} for r in counted.iter_rows(named=True)]
 
 
-def _findings(rows: list[dict], directory: list[dict], frame: pl.DataFrame) -> list[dict]:
+def _findings(rows: list[dict], directory: list[dict], sizes_long: pl.DataFrame) -> list[dict]:
     capacity = {d["room"]: d["capacity"] for d in directory}
-    over = (frame.select("room", "sizes").explode("sizes").drop_nulls("sizes")
-            .filter(pl.col("sizes") > pl.col("room").replace_strict(capacity, default=None, return_dtype=pl.Int64))
-            .group_by("room").len())
+    seats = pl.col("room").replace_strict(capacity, default=None, return_dtype=pl.Int64)
+    over = sizes_long.filter(pl.col("sizes") > seats).group_by("room").len()
     over_by_room = dict(over.iter_rows())
     return [f for r in rows for f in rules.findings(r, over_by_room.get(r["room"], 0))]
 
