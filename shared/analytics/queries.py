@@ -8,6 +8,7 @@ room with no covered day reports ``null`` figures. Days are each room's local ca
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -119,10 +120,15 @@ class Analytics:
     def _load(self, tenant_id: str, query: AnalyticsQuery, columns: tuple[str, ...] | None = None):
         tenant = Tenant.from_entity(self._tables.get(TENANTS, "tenant", tenant_id))
         span = parse_range(query, tenant, self._clock.now(), max_days=self._max_days)
-        rooms = [r for r in self._rooms(tenant_id) if _matches(r, query)]
-        states = {e["RowKey"]: e for e in self._tables.query(STATE, tenant_id, select=_STATE_FIELDS)}
+        with ThreadPoolExecutor(3) as pool:  # three independent reads: the registry, analytics state, aggregates
+            registry = pool.submit(self._rooms, tenant_id)
+            state_rows = pool.submit(lambda: list(self._tables.query(STATE, tenant_id, select=_STATE_FIELDS)))
+            aggregates = pool.submit(self._store.read, tenant_id, DATASET, months_between(span.first, span.last),
+                                     columns)
+            rooms = [r for r in registry.result() if _matches(r, query)]
+            states = {e["RowKey"]: e for e in state_rows.result()}
+            frame = aggregates.result()
         directory = [self._directory_entry(r, states.get(r.email, {}), tenant, span) for r in rooms]
-        frame = self._store.read(tenant_id, DATASET, months_between(span.first, span.last), columns=columns)
         return tenant, span, directory, _covered_only(frame, directory)
 
     def _rooms(self, tenant_id: str) -> list[Room]:
