@@ -28,7 +28,7 @@ from shared.messages import parse_stamp
 from shared.models import WEEKDAYS, Room, Tenant
 from shared.ports import Clock, TableStore
 
-DEFINITIONS_URL = "https://github.com/roomcal/roomcal/blob/main/docs/analytics.md"
+DEFINITIONS_URL = "docs/analytics.md"  # in the deployed repository; the same text is served as "definitions"
 TABLES = ("rooms", "heatmap", "lead-times", "sizes", "groups", "findings", "series")
 ROOM_COLUMNS = ("room", "name", "building", "floor", "capacity", "time_zone", "time_zone_source",
                 "available_minutes", "booked_minutes", "booking_rate", "meetings", "ad_hoc_meetings",
