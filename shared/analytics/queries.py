@@ -30,7 +30,7 @@ from shared.ports import Clock, TableStore
 
 DEFINITIONS_URL = "docs/analytics.md"  # in the deployed repository; the same text is served as "definitions"
 TABLES = ("rooms", "heatmap", "lead-times", "sizes", "groups", "findings", "series")
-ROOM_COLUMNS = ("room", "name", "building", "floor", "capacity", "time_zone", "time_zone_source",
+ROOM_COLUMNS = ("room", "name", "building", "floor", "capacity", "time_zone", "time_zone_source", "time_zone_problem",
                 "available_minutes", "booked_minutes", "booking_rate", "meetings", "ad_hoc_meetings",
                 "planned_meetings", "all_day_meetings", "distinct_organisers", "median_meeting_size", "coverage")
 DEFINITIONS = {
@@ -146,6 +146,7 @@ class Analytics:
         days = 0 if covered[0] > covered[1] else (covered[1] - covered[0]).days + 1
         return {"room": room.email, "name": room.display_name, "building": room.building, "floor": room.floor,
                 "capacity": room.capacity, "time_zone": zone_name, "time_zone_source": source,
+                "time_zone_problem": _zone_problem(state, source),
                 "coverage": {"share": round(days / span.days, 4), "covered_days": days, "days": span.days,
                              "covered_from": str(covered[0]) if days else None,
                              "covered_to": str(covered[1]) if days else None,
@@ -189,7 +190,7 @@ class Analytics:
 
 _ROOM_FIELDS = ["PartitionKey", "RowKey", "display_name", "capacity", "building", "floor", "time_zone", "sync_status",
                 "sync_reason", "last_sync_at"]
-_STATE_FIELDS = ["RowKey", "time_zone", "time_zone_source", "covered_from", "covered_to"]
+_STATE_FIELDS = ["RowKey", "time_zone", "time_zone_source", "covered_from", "covered_to", "mailbox_zone_error"]
 ROOM_FRAME_COLUMNS = ("room", "day", "available_seconds", "booked_seconds", "meetings", "ad_hoc_meetings",
                       "all_day_meetings", "sizes", "organisers")
 
@@ -203,6 +204,20 @@ def _covered_only(frame: pl.DataFrame, directory: list[dict]) -> pl.DataFrame:
             & (pl.col("day") <= room.replace_strict(last, default=None, return_dtype=pl.Date))).fill_null(False)
     mask = frame.select(keep.alias("keep"))["keep"]
     return frame if mask.all() else frame.filter(mask)
+
+
+def _zone_problem(state: dict, source: str) -> dict | None:
+    """Why the mailbox's own zone was not used, and what to do (None when it was, or an admin overrode it)."""
+    error = state.get("mailbox_zone_error") or ""
+    if not error or source in ("room", "mailbox"):
+        return None
+    if error.startswith(("access_denied", "mailbox_access_denied")):
+        fix = ("add the Exchange RBAC role 'Application MailboxSettings.Read' to RoomCal's management scope "
+               "(re-run the generated RBAC script), or set the room's time zone")
+    else:
+        fix = "set the room's time zone (PATCH the room) or the building's zone in the tenant settings"
+    return {"message": f"the room mailbox's time zone could not be read ({error[:120]}); using the {source}'s",
+            "fix": fix}
 
 
 def _light_room(entity: dict) -> Room:
