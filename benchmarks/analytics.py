@@ -84,7 +84,7 @@ def _events(room: str, zone: ZoneInfo, rng: random.Random) -> list[RoomEvent]:
 
 def _synthetic_frame(rooms: list[Room], prototypes: int = 40) -> pl.DataFrame:
     """A year of aggregates for every room, with the spread a real office has: ``prototypes`` room-years made
-    in Python (popularity 5-85 %), each room one of them with its own organiser pseudonyms."""
+    in Python (popularity 5-85 %), each room one of them; organisers drawn from 3,000 people."""
     rng, cols = random.Random(7), {name: [] for name in frames.SCHEMA if name != "room"} | {"proto": []}
     for proto in range(prototypes):
         popularity = 0.05 + 0.8 * proto / max(1, prototypes - 1)
@@ -99,7 +99,7 @@ def _synthetic_frame(rooms: list[Room], prototypes: int = 40) -> pl.DataFrame:
                                 ("booked_seconds", booked), ("meetings", n), ("ad_hoc_meetings", adhoc),
                                 ("all_day_meetings", 0), ("lead_buckets", [adhoc, 0, n - adhoc, 0, 0]),
                                 ("sizes", sorted(rng.randint(1, 12) for _ in range(n))),
-                                ("organisers", sorted({f"{rng.randrange(400):04x}" for _ in range(n)})),
+                                ("organisers", sorted({rng.getrandbits(64) % 3000 for _ in range(n)})),
                                 ("hour_available", [3600 if work and 8 <= h < 18 else 0 for h in range(24)]),
                                 ("hour_booked", [min(3600, booked // 10) if work and 8 <= h < 18 else 0
                                                  for h in range(24)]),
@@ -109,11 +109,7 @@ def _synthetic_frame(rooms: list[Room], prototypes: int = 40) -> pl.DataFrame:
             day += timedelta(days=1)
     base = pl.DataFrame(cols, schema={**{k: v for k, v in frames.SCHEMA.items() if k != "room"}, "proto": pl.Int64})
     assign = pl.DataFrame({"room": [r.email for r in rooms], "proto": [i % prototypes for i in range(len(rooms))]})
-    year = assign.join(base, on="proto").with_columns(  # organiser pseudonyms differ per room
-        pl.col("organisers").list.eval(pl.lit("") + pl.element()).alias("organisers"))
-    year = year.with_columns((pl.col("room").str.slice(5, 4) + pl.col("organisers").list.join(",")).alias("o"))
-    year = year.with_columns(pl.col("o").str.split(",").list.eval(pl.element().str.slice(0, 16))
-                             .alias("organisers")).drop("o", "proto")
+    year = assign.join(base, on="proto").drop("proto")  # organisers: a pool of 3,000 people across rooms
     return frames.conform(frames.sort(year))
 
 

@@ -25,7 +25,7 @@ SCHEMA: dict[str, pl.DataType] = {
     "all_day_meetings": pl.Int32,
     "lead_buckets": pl.List(pl.Int32),
     "sizes": pl.List(pl.Int32),
-    "organisers": pl.List(pl.String),
+    "organisers": pl.List(pl.UInt64),  # 64-bit keyed hashes: counted distinct faster than text
     "hour_available": pl.List(pl.Int32),
     "hour_booked": pl.List(pl.Int32),
     "groups": pl.List(GROUP),

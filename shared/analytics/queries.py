@@ -8,6 +8,7 @@ room with no covered day reports ``null`` figures. Days are each room's local ca
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -27,9 +28,9 @@ from shared.messages import parse_stamp
 from shared.models import WEEKDAYS, Room, Tenant
 from shared.ports import Clock, TableStore
 
-DEFINITIONS_URL = "https://github.com/roomcal/roomcal/blob/main/docs/analytics.md"
+DEFINITIONS_URL = "docs/analytics.md"  # in the deployed repository; the same text is served as "definitions"
 TABLES = ("rooms", "heatmap", "lead-times", "sizes", "groups", "findings", "series")
-ROOM_COLUMNS = ("room", "name", "building", "floor", "capacity", "time_zone", "time_zone_source",
+ROOM_COLUMNS = ("room", "name", "building", "floor", "capacity", "time_zone", "time_zone_source", "time_zone_problem",
                 "available_minutes", "booked_minutes", "booking_rate", "meetings", "ad_hoc_meetings",
                 "planned_meetings", "all_day_meetings", "distinct_organisers", "median_meeting_size", "coverage")
 DEFINITIONS = {
@@ -119,10 +120,15 @@ class Analytics:
     def _load(self, tenant_id: str, query: AnalyticsQuery, columns: tuple[str, ...] | None = None):
         tenant = Tenant.from_entity(self._tables.get(TENANTS, "tenant", tenant_id))
         span = parse_range(query, tenant, self._clock.now(), max_days=self._max_days)
-        rooms = [r for r in self._rooms(tenant_id) if _matches(r, query)]
-        states = {e["RowKey"]: e for e in self._tables.query(STATE, tenant_id, select=_STATE_FIELDS)}
+        with ThreadPoolExecutor(3) as pool:  # three independent reads: the registry, analytics state, aggregates
+            registry = pool.submit(self._rooms, tenant_id)
+            state_rows = pool.submit(lambda: list(self._tables.query(STATE, tenant_id, select=_STATE_FIELDS)))
+            aggregates = pool.submit(self._store.read, tenant_id, DATASET, months_between(span.first, span.last),
+                                     columns)
+            rooms = [r for r in registry.result() if _matches(r, query)]
+            states = {e["RowKey"]: e for e in state_rows.result()}
+            frame = aggregates.result()
         directory = [self._directory_entry(r, states.get(r.email, {}), tenant, span) for r in rooms]
-        frame = self._store.read(tenant_id, DATASET, months_between(span.first, span.last), columns=columns)
         return tenant, span, directory, _covered_only(frame, directory)
 
     def _rooms(self, tenant_id: str) -> list[Room]:
@@ -140,6 +146,7 @@ class Analytics:
         days = 0 if covered[0] > covered[1] else (covered[1] - covered[0]).days + 1
         return {"room": room.email, "name": room.display_name, "building": room.building, "floor": room.floor,
                 "capacity": room.capacity, "time_zone": zone_name, "time_zone_source": source,
+                "time_zone_problem": _zone_problem(state, source),
                 "coverage": {"share": round(days / span.days, 4), "covered_days": days, "days": span.days,
                              "covered_from": str(covered[0]) if days else None,
                              "covered_to": str(covered[1]) if days else None,
@@ -155,18 +162,25 @@ class Analytics:
     def summary(self, tenant_id: str, query: AnalyticsQuery) -> dict:
         _, span, directory, frame = self._load(tenant_id, query)
         rows = _room_rows(directory, frame)
-        return {**self._head(span, query), "totals": _totals(rows, frame),
+        sizes = _sizes_long(frame)
+        return {**self._head(span, query), "totals": _totals(rows, frame, sizes),
                 "rankings": _rankings(rows, query.top), "heatmap": _heatmap(frame),
-                "lead_times": _lead_times(frame), "sizes": _sizes(directory, frame), "groups": _groups(frame),
-                "findings": _findings(rows, directory, frame),
-                "series": _series(frame, query.granularity or ("day" if span.days <= 62 else "week"))}
+                "lead_times": _lead_times(frame), "sizes": _sizes(directory, sizes), "groups": _groups(frame),
+                "findings": _findings(rows, directory, sizes), "series": _series(frame, _granularity(query, span))}
 
     def table(self, tenant_id: str, name: str, query: AnalyticsQuery) -> dict:
+        """One table of the summary (or the rooms table), computing only that table."""
         if name == "rooms":
             return self.rooms(tenant_id, query)
-        summary = self.summary(tenant_id, query)
+        _, span, directory, frame = self._load(tenant_id, query)
         key = name.replace("-", "_")
-        return {k: summary[k] for k in ("from", "to", "filters", "definitions_url")} | {key: summary[key]}
+        parts = {
+            "heatmap": lambda: _heatmap(frame), "lead_times": lambda: _lead_times(frame),
+            "sizes": lambda: _sizes(directory, _sizes_long(frame)), "groups": lambda: _groups(frame),
+            "findings": lambda: _findings(_room_rows(directory, frame), directory, _sizes_long(frame)),
+            "series": lambda: _series(frame, _granularity(query, span)),
+        }
+        return {**self._head(span, query), key: parts[key]()}
 
     def _head(self, span: Range, query: AnalyticsQuery) -> dict:
         return {"from": str(span.first), "to": str(span.last),
@@ -176,7 +190,7 @@ class Analytics:
 
 _ROOM_FIELDS = ["PartitionKey", "RowKey", "display_name", "capacity", "building", "floor", "time_zone", "sync_status",
                 "sync_reason", "last_sync_at"]
-_STATE_FIELDS = ["RowKey", "time_zone", "time_zone_source", "covered_from", "covered_to"]
+_STATE_FIELDS = ["RowKey", "time_zone", "time_zone_source", "covered_from", "covered_to", "mailbox_zone_error"]
 ROOM_FRAME_COLUMNS = ("room", "day", "available_seconds", "booked_seconds", "meetings", "ad_hoc_meetings",
                       "all_day_meetings", "sizes", "organisers")
 
@@ -190,6 +204,20 @@ def _covered_only(frame: pl.DataFrame, directory: list[dict]) -> pl.DataFrame:
             & (pl.col("day") <= room.replace_strict(last, default=None, return_dtype=pl.Date))).fill_null(False)
     mask = frame.select(keep.alias("keep"))["keep"]
     return frame if mask.all() else frame.filter(mask)
+
+
+def _zone_problem(state: dict, source: str) -> dict | None:
+    """Why the mailbox's own zone was not used, and what to do (None when it was, or an admin overrode it)."""
+    error = state.get("mailbox_zone_error") or ""
+    if not error or source in ("room", "mailbox"):
+        return None
+    if error.startswith(("access_denied", "mailbox_access_denied")):
+        fix = ("add the Exchange RBAC role 'Application MailboxSettings.Read' to RoomCal's management scope "
+               "(re-run the generated RBAC script), or set the room's time zone")
+    else:
+        fix = "set the room's time zone (PATCH the room) or the building's zone in the tenant settings"
+    return {"message": f"the room mailbox's time zone could not be read ({error[:120]}); using the {source}'s",
+            "fix": fix}
 
 
 def _light_room(entity: dict) -> Room:
@@ -264,10 +292,19 @@ def _public(row: dict) -> dict:
     return {k: row[k] for k in ROOM_COLUMNS}
 
 
-def _totals(rows: list[dict], frame: pl.DataFrame) -> dict:
+def _granularity(query: AnalyticsQuery, span: Range) -> str:
+    return query.granularity or ("day" if span.days <= 62 else "week")
+
+
+def _sizes_long(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per meeting: its room and size."""
+    return frame.select("room", "sizes").explode("sizes").drop_nulls("sizes")
+
+
+def _totals(rows: list[dict], frame: pl.DataFrame, sizes_long: pl.DataFrame) -> dict:
     available, booked = int(frame["available_seconds"].sum() or 0), int(frame["booked_seconds"].sum() or 0)
     meetings, ad_hoc = int(frame["meetings"].sum() or 0), int(frame["ad_hoc_meetings"].sum() or 0)
-    sizes = frame["sizes"].explode().drop_nulls()
+    sizes = sizes_long["sizes"]
     return {"rooms": len(rows), "rooms_covered": sum(1 for r in rows if r["coverage"]["covered_days"]),
             "rooms_with_meetings": sum(1 for r in rows if r["meetings"]),
             "available_minutes": _minutes(available), "booked_minutes": _minutes(booked),
@@ -312,10 +349,10 @@ def _lead_times(frame: pl.DataFrame) -> list[dict]:
     return [{"bucket": name, "meetings": n} for name, n in zip(LEAD_BUCKET_NAMES, sums, strict=True)]
 
 
-def _sizes(directory: list[dict], frame: pl.DataFrame) -> list[dict]:
+def _sizes(directory: list[dict], sizes_long: pl.DataFrame) -> list[dict]:
     capacity = pl.DataFrame({"room": [d["room"] for d in directory], "capacity": [d["capacity"] for d in directory]},
                             schema={"room": pl.String, "capacity": pl.Int64})
-    counted = (frame.select("room", "sizes").explode("sizes").drop_nulls("sizes").join(capacity, on="room")
+    counted = (sizes_long.join(capacity, on="room")
                .group_by("capacity", "sizes").len().sort("capacity", "sizes", nulls_last=True))
     return [{"capacity": r["capacity"], "size": r["sizes"], "meetings": r["len"]}
             for r in counted.iter_rows(named=True)]
@@ -329,11 +366,10 @@ def _groups(frame: pl.DataFrame) -> list[dict]:
              "booked_minutes": _minutes(r["booked_seconds"])} for r in counted.iter_rows(named=True)]
 
 
-def _findings(rows: list[dict], directory: list[dict], frame: pl.DataFrame) -> list[dict]:
+def _findings(rows: list[dict], directory: list[dict], sizes_long: pl.DataFrame) -> list[dict]:
     capacity = {d["room"]: d["capacity"] for d in directory}
-    over = (frame.select("room", "sizes").explode("sizes").drop_nulls("sizes")
-            .filter(pl.col("sizes") > pl.col("room").replace_strict(capacity, default=None, return_dtype=pl.Int64))
-            .group_by("room").len())
+    seats = pl.col("room").replace_strict(capacity, default=None, return_dtype=pl.Int64)
+    over = sizes_long.filter(pl.col("sizes") > seats).group_by("room").len()
     over_by_room = dict(over.iter_rows())
     return [f for r in rows for f in rules.findings(r, over_by_room.get(r["room"], 0))]
 

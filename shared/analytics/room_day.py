@@ -41,7 +41,7 @@ class RoomDay:
     all_day_meetings: int = 0
     lead_buckets: tuple[int, ...] = (0,) * len(d.LEAD_BUCKETS)  # meetings per definitions.LEAD_BUCKETS
     sizes: tuple[int, ...] = ()  # meeting size of each meeting that starts this day, ascending
-    organisers: tuple[str, ...] = ()  # keyed hashes (16 hex) of the distinct organisers of those meetings
+    organisers: tuple[int, ...] = ()  # keyed hashes (64 bits) of the distinct organisers of those meetings
     hour_available: tuple[int, ...] = (0,) * 24  # seconds per local wall-clock hour
     hour_booked: tuple[int, ...] = (0,) * 24
     groups: tuple[Group, ...] = ()  # per (domain, department): meetings and their own clipped booked seconds
@@ -120,7 +120,7 @@ def _room_day(room, day, s: _Day, zone, rules, hash_key, department) -> RoomDay:
         ad_hoc += d.is_ad_hoc(lead, rules)
         all_day += event.is_all_day
         if event.organizer:
-            organisers.add(keys.keyed_hash(hash_key, "organiser", event.organizer.lower())[:16])
+            organisers.add(int(keys.keyed_hash(hash_key, "organiser", event.organizer.lower())[:16], 16))
         group = groups[(d.organiser_domain(event), department(event) or "")]
         group[0] += 1
         group[1] += event_booked_seconds(event, zone, rules)

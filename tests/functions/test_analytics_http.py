@@ -73,3 +73,12 @@ def test_formats(services):
     assert bad.status_code == 400
     reversed_range = call("GET", "rooms", **{"from": "2026-11-20", "to": "2026-11-01"})
     assert reversed_range.status_code == 400 and "swap" in json.loads(reversed_range.get_body())["fix"]
+
+
+def test_a_room_whose_mailbox_zone_is_unreadable_says_what_to_do(services):
+    services.tables.upsert("AnalyticsRooms", {"PartitionKey": TID, "RowKey": "r1@contoso.com", "time_zone": "UTC",
+                                              "time_zone_source": "tenant",
+                                              "mailbox_zone_error": "mailbox_access_denied: Access is denied."})
+    (room,) = json.loads(call("GET", "rooms").get_body())["rooms"]
+    assert room["time_zone_source"] == "tenant"
+    assert "Application MailboxSettings.Read" in room["time_zone_problem"]["fix"]

@@ -8,6 +8,7 @@ The sync runs for real (emulator over HTTPS, Azurite tables and blobs); the API 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -322,3 +323,24 @@ def test_incremental_after_live_changes_equals_a_full_rebuild(world):
     s.analytics.rebuild(tid)
     rebuilt = s.aggregates.read(tid, "bookings", months)
     assert incremental.height == rebuilt.height > 0 and incremental.equals(rebuilt)
+
+
+def test_the_range_holds_every_case_the_definitions_name(world, reference):
+    """So the comparisons above exercised them: holidays, declines, cancellations, all-day, overnight, overlaps."""
+    body = json.loads(_get(world["services"], world["tid"], "series", granularity="day").get_body())
+    series = {x["period"]: x for x in body["series"]}
+    for holiday in ("2026-10-12", "2026-10-14", "2026-11-11", "2026-11-26"):  # US holidays and the tenant's
+        assert series[holiday]["available_minutes"] == 0, holiday
+    assert series["2026-11-25"]["available_minutes"] > 0
+    truth = world["ctl"].truth(world["tid"], f"{FROM}T00:00:00Z", f"{TO}T00:00:00Z")
+    events = [e for email, r in reference.items() if r["days"] for e in truth["rooms"][email]["events"]]
+    assert any(e["responseStatus"]["response"] == "declined" for e in events)
+    assert any(e["isCancelled"] for e in events) and any(e["isAllDay"] for e in events)
+    assert any(ref.parse(e["start"]["dateTime"]).date() != ref.parse(e["end"]["dateTime"]).date()
+               and not e["isAllDay"] for e in events)  # across midnight
+    overlapping = []
+    for email in reference:
+        spans = sorted((ref.parse(e["start"]["dateTime"]), ref.parse(e["end"]["dateTime"]))
+                       for e in truth["rooms"][email]["events"] if ref.counts(e) and not e["isAllDay"])
+        overlapping += [email for a, b in itertools.pairwise(spans) if b[0] < a[1]]
+    assert overlapping  # double bookings

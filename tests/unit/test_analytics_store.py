@@ -15,7 +15,7 @@ T = "7f000000-0000-0000-0000-000000000001"
 
 def _day(room: str, day: int, booked: int) -> RoomDay:
     return RoomDay(room=room, day=date(2026, 3, day), available_seconds=36000, booked_seconds=booked, meetings=2,
-                   ad_hoc_meetings=1, lead_buckets=(1, 0, 0, 1, 0), sizes=(2, 5), organisers=("aa", "bb"),
+                   ad_hoc_meetings=1, lead_buckets=(1, 0, 0, 1, 0), sizes=(2, 5), organisers=(11, 2**63 + 5),
                    hour_available=(0,) * 8 + (3600,) * 10 + (0,) * 6, hour_booked=(0,) * 9 + (booked,) + (0,) * 14,
                    groups=(Group("contoso.com", "", 2, booked),))
 
