@@ -190,6 +190,6 @@ output ROOMCAL_MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principal
 output ROOMCAL_PUBLIC_BASE_URL string = baseUrl
 output ROOMCAL_NOTIFICATION_URL string = '${baseUrl}/api/notifications'
 output ROOMCAL_LIFECYCLE_URL string = '${baseUrl}/api/lifecycle'
-output ROOMCAL_ADMIN_PAGE_URL string = '${baseUrl}/api/admin'
+output ROOMCAL_ADMIN_PAGE_URL string = '${baseUrl}/api/portal'
 output ROOMCAL_CONSENT_REDIRECT_URI string = '${baseUrl}/api/consent/callback'
 output ROOMCAL_SIGNIN_REDIRECT_URI string = '${baseUrl}/api/auth/callback'

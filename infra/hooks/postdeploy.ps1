@@ -2,7 +2,6 @@
 # (the app reads the same values as ROOMCAL_NOTIFICATIONS_KEY / ROOMCAL_LIFECYCLE_KEY and puts them in the
 # subscription URLs as ?code=). Function-scoped keys, not host keys: a doorbell key opens its own doorbell and
 # nothing else (a host key would also open the admin API). Idempotent: setting the same value again is a no-op.
-# In flight (issue 14): the doorbells move from anonymous to function auth; until then the keys are unused.
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 

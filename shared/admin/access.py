@@ -31,12 +31,11 @@ def build_admin_access(settings: Settings, clock, *, session=None) -> AdminAcces
     codec = SessionCodec(fernet, clock=clock, minutes=settings.session_minutes)
     if settings.missing_for_graph():
         return AdminAccess(codec, settings.public_base_url)
-    from shared.adapters.entra import load_certificate
+    from shared.adapters.entra import client_credential
     from shared.adapters.http_session import build_session
 
     session = session or build_session(settings)
-    credential = (load_certificate(settings.client_certificate_path) if settings.client_certificate_path
-                  else settings.client_secret.get_secret_value())
+    credential = client_credential(settings, session)  # the same kind as the Graph side: federated, certificate, secret
     login = settings.login_base_url
     jwks = JwksCache(session, f"{login}/{AUTHORITY_TENANT}/v2.0/.well-known/openid-configuration")
     signin = EntraSignIn(client_id=settings.client_id, credential=credential, login_base_url=login, session=session,
