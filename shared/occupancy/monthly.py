@@ -19,28 +19,12 @@ import zlib
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
+from shared.analytics.aggregation import month_days as month_bounds
+from shared.analytics.aggregation import month_of, months_between
 from shared.messages import parse_stamp, stamp
 
 TABLE, MARKS = "OccupancyMonthly", "OccupancyDirty"
 ALL = "*"
-
-
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    first = date.fromisoformat(f"{month}-01")
-    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    return first, following - timedelta(days=1)
-
-
-def months_between(first: date, last: date) -> list[str]:
-    out, day = [], first.replace(day=1)
-    while day <= last:
-        out.append(month_of(day))
-        day = month_bounds(month_of(day))[1] + timedelta(days=1)
-    return out
 
 
 def digest(*parts: object) -> str:
