@@ -270,8 +270,8 @@ def _write(results: list[dict], floods: dict, connections: int, runs: int) -> No
         "# Notification acknowledgement latency (dev host, Azurite, keyed webhooks)", "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC over {connections} persistent connections to 127.0.0.1; "
         f"{ROOMS} rooms with a subscription each; every figure measured {runs} times in this run (median, range in "
-        f"brackets). Load generator, dev host and Azurite share this machine's {os.cpu_count()} CPUs, and other "
-        "engineers' test runs shared them too: the figures are noisy.", "",
+        f"brackets). Load generator, dev host and Azurite share this machine's {os.cpu_count()} CPUs (load average "
+        f"{os.getloadavg()[0]:.1f} at the end of the run): the figures are noisy.", "",
         "| set-up | burst | achieved notifications/s | POSTs/s (offered) | p50 ms | p99 ms | max ms | send lag p99 ms "
         "| statuses | keyless flood answers | target |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
