@@ -40,6 +40,20 @@ def change_row(tables: TableStore, table: str, partition_key: str, row_key: str,
     raise Conflict(f"{table} row {partition_key}/{row_key} kept changing; retry the request")
 
 
+def change_model(tables: TableStore, table: str, partition_key: str, row_key: str, model, build: Callable):
+    """``change_row`` for a row model (``from_entity``/``to_entity``): ``build(current model or None)`` returns
+    its new state (None: no change). Returns the state written, or None."""
+    written: dict = {}
+
+    def entity(row: Entity | None) -> Entity | None:
+        new = build(None if row is None else model.from_entity(row))
+        written["model"] = new
+        return None if new is None else new.to_entity()
+
+    change_row(tables, table, partition_key, row_key, entity, known=model.model_fields)
+    return written.get("model")
+
+
 def _write(tables: TableStore, table: str, new: Entity, current: Entity | None, known: tuple[str, ...]) -> None:
     if current is None:
         tables.insert(table, new)

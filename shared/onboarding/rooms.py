@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from shared import keys
 from shared.errors import InvalidInput, NotFound, RoomCalError
-from shared.etag_rows import change_row
+from shared.etag_rows import change_model
 from shared.models import Room, SyncStatus
 from shared.onboarding import tenants
 from shared.onboarding.room_import import RoomInput, RoomUpdate, parse_csv, parse_rows
@@ -41,16 +41,7 @@ def all_rooms(tables, tenant_id: str) -> list[Room]:
 def change(tables, tenant_id: str, email: str, build: Callable[[Room | None], Room | None]) -> Room | None:
     """Change one room's registry row: ``build(current or None)`` returns its new state (None: no
     change); an etag-conditional merge, so the sync engine's mirrored status is never overwritten."""
-    email = keys.normalise_email(email)
-    written: dict = {}
-
-    def entity(row):
-        room = build(None if row is None else Room.from_entity(row))
-        written["room"] = room
-        return None if room is None else room.to_entity()
-
-    change_row(tables, TABLE, tenant_id, email, entity, known=Room.model_fields)
-    return written.get("room")
+    return change_model(tables, TABLE, tenant_id, keys.normalise_email(email), Room, build)
 
 
 def register(tables, clock, tenant_id: str, *, rows: list | None = None, csv_text: str | None = None,

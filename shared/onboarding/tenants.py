@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from shared import keys
 from shared.errors import InvalidInput, NotFound
-from shared.etag_rows import change_row
+from shared.etag_rows import change_model
 from shared.models import Tenant, TenantSettingsUpdate, TenantStatus
 from shared.ops import audit
 
@@ -45,16 +45,7 @@ def load_connected(tables, tenant_id: str) -> Tenant:
 def change(tables, tenant_id: str, build: Callable[[Tenant | None], Tenant | None]) -> Tenant | None:
     """Change the tenant's row: ``build(current or None)`` returns its new state (None: no change).
     An etag-conditional merge, retried from a fresh read, never a blind replace (etag_rows)."""
-    tenant_id = check_tenant_id(tenant_id)
-    written: dict = {}
-
-    def entity(row):
-        tenant = build(None if row is None else Tenant.from_entity(row))
-        written["tenant"] = tenant
-        return None if tenant is None else tenant.to_entity()
-
-    change_row(tables, TABLE, PARTITION, tenant_id, entity, known=Tenant.model_fields)
-    return written.get("tenant")
+    return change_model(tables, TABLE, PARTITION, check_tenant_id(tenant_id), Tenant, build)
 
 
 def all_tenants(tables) -> list[Tenant]:
