@@ -136,19 +136,22 @@ def build_services(
 def _storage(settings: Settings, connection: str, tables: TableStore | None, queues: MessageQueue | None):
     """Table and queue adapters from the connection string, or identity-based from the account name (Azure);
     the third is the doorbells' queue client, which fails fast (one attempt, 2 s) within Graph's 3 s."""
+    from shared.adapters.queue_rest import doorbell_queue
     from shared.adapters.queues import DEADLINE_OPTIONS, AzureMessageQueue
     from shared.adapters.tables import AzureTableStore
 
     if connection:
         return (tables or AzureTableStore(connection), queues or AzureMessageQueue(connection),
-                queues or AzureMessageQueue(connection, **DEADLINE_OPTIONS))
+                queues or doorbell_queue(AzureMessageQueue(connection, **DEADLINE_OPTIONS),
+                                         connection_string=connection))
     from shared.adapters import storage_identity
 
     credential = storage_identity.credential(settings)
+    deadline_service = storage_identity.queue_service(settings, credential, **DEADLINE_OPTIONS)
     return (tables or AzureTableStore(service=storage_identity.table_service(settings, credential)),
             queues or AzureMessageQueue(service=storage_identity.queue_service(settings, credential)),
-            queues or AzureMessageQueue(service=storage_identity.queue_service(settings, credential,
-                                                                               **DEADLINE_OPTIONS)))
+            queues or doorbell_queue(AzureMessageQueue(service=deadline_service), account_url=deadline_service.url,
+                                     credential=credential))
 
 
 def _build_aggregates(settings: Settings, tables: TableStore, connection: str) -> AggregateStore:

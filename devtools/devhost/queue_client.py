@@ -20,8 +20,6 @@ ServiceRequestError), so callers handle them as they handle the SDK's.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import http.client
 import threading
 import xml.etree.ElementTree as ET
@@ -32,6 +30,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+
+from shared.adapters.queue_rest import shared_key_signature
 
 API_VERSION = "2021-08-06"
 
@@ -169,16 +169,8 @@ class LeanQueueClient:
         raise AssertionError("unreachable")
 
     def _signed(self, verb: str, path: str, body: bytes, query: dict[str, str] | None = None) -> dict[str, str]:
-        headers = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": API_VERSION,
-                   "Content-Type": "application/xml" if body else ""}
-        length = str(len(body)) if body else ""
-        canonical_headers = "".join(f"{k}:{v}\n" for k, v in sorted(headers.items()) if k.startswith("x-ms-"))
-        to_sign = "\n".join([verb, "", "", length, "", headers["Content-Type"], "", "", "", "", "", ""])
-        to_sign += "\n" + canonical_headers + f"/{self.account}{path}"
-        to_sign += "".join(f"\n{k.lower()}:{v}" for k, v in sorted((query or {}).items()))
-        signature = base64.b64encode(hmac.new(self._key, to_sign.encode(), hashlib.sha256).digest()).decode()
-        headers["Authorization"] = f"SharedKey {self.account}:{signature}"
-        headers["Content-Length"] = str(len(body))
-        if not body:
-            headers.pop("Content-Type")
+        headers = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": API_VERSION, "Content-Length": str(len(body))}
+        if body:
+            headers["Content-Type"] = "application/xml"
+        headers["Authorization"] = shared_key_signature(self.account, self._key, verb, path, headers, query)
         return headers

@@ -11,6 +11,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from shared.adapters.sdk_options import STORAGE_CLIENT_OPTIONS
 from shared.errors import Conflict, NotFound, Unavailable
 
 
@@ -18,7 +19,7 @@ class AzureBlobs:
     def __init__(self, connection_string: str = "", container: str = "analytics", *,
                  service: BlobServiceClient | None = None) -> None:
         """From a connection string (Azurite, local) or a ready client (identity-based: storage_identity.py)."""
-        service = service or BlobServiceClient.from_connection_string(connection_string)
+        service = service or BlobServiceClient.from_connection_string(connection_string, **STORAGE_CLIENT_OPTIONS)
         self._container = service.get_container_client(container)
         self._created = False
 

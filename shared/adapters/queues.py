@@ -13,6 +13,7 @@ import threading
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.queue import ExponentialRetry, QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
+from shared.adapters.sdk_options import STORAGE_CLIENT_OPTIONS
 from shared.errors import Unavailable
 
 # For a caller that must answer within a deadline (Graph's doorbell: 3 s), one attempt with short timeouts:
@@ -28,7 +29,8 @@ class AzureMessageQueue:
                  **client_options) -> None:
         """From a connection string (Azurite, local) or a ready client (identity-based: storage_identity.py);
         ``client_options`` (e.g. DEADLINE_OPTIONS) go to the client made from the connection string."""
-        self._service = service or QueueServiceClient.from_connection_string(connection_string, **client_options)
+        self._service = service or QueueServiceClient.from_connection_string(
+            connection_string, **{**STORAGE_CLIENT_OPTIONS, **client_options})
         self._clients: dict = {}
         self._lock = threading.Lock()
 

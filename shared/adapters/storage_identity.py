@@ -11,6 +11,7 @@ from __future__ import annotations
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
+from shared.adapters.sdk_options import STORAGE_CLIENT_OPTIONS
 from shared.config import Settings
 from shared.errors import ConfigurationError
 
@@ -27,16 +28,16 @@ def credential(settings: Settings):
 
 def table_service(settings: Settings, token_credential) -> TableServiceClient:
     return TableServiceClient(endpoint=f"https://{settings.storage_account_name}.table.core.windows.net",
-                              credential=token_credential)
+                              credential=token_credential, **STORAGE_CLIENT_OPTIONS)
 
 
 def queue_service(settings: Settings, token_credential, **client_options) -> QueueServiceClient:
     return QueueServiceClient(account_url=f"https://{settings.storage_account_name}.queue.core.windows.net",
-                              credential=token_credential, **client_options)
+                              credential=token_credential, **{**STORAGE_CLIENT_OPTIONS, **client_options})
 
 
 def blob_service(settings: Settings, token_credential):
     from azure.storage.blob import BlobServiceClient
 
     return BlobServiceClient(account_url=f"https://{settings.storage_account_name}.blob.core.windows.net",
-                             credential=token_credential)
+                             credential=token_credential, **STORAGE_CLIENT_OPTIONS)

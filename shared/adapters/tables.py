@@ -39,6 +39,7 @@ try:  # a private helper of the SDK: without it the lean path is off and the SDK
 except ImportError:  # pragma: no cover - depends on the installed SDK
     _add_entity_properties = None
 
+from shared.adapters.sdk_options import STORAGE_CLIENT_OPTIONS
 from shared.errors import Conflict, EntityRefused, NotFound, Unavailable
 from shared.ports import Entity
 
@@ -49,7 +50,8 @@ _PART_STATUS = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 class AzureTableStore:
     def __init__(self, connection_string: str = "", *, service: TableServiceClient | None = None) -> None:
         """From a connection string (Azurite, local) or a ready client (identity-based: storage_identity.py)."""
-        self._service = service or TableServiceClient.from_connection_string(connection_string)
+        self._service = service or TableServiceClient.from_connection_string(connection_string,
+                                                                                  **STORAGE_CLIENT_OPTIONS)
         self._clients: dict = {}
         self._lock = threading.Lock()
 

@@ -31,6 +31,44 @@ def test_identity_based_storage_builds_clients_for_the_account_without_a_key(cle
     assert services.queues._service.url.startswith("https://stroomcal.queue.core.windows.net")
     credential = services.tables._service.credential
     assert type(credential).__name__ == "ManagedIdentityCredential"
+    # The doorbells' delayed hints: the REST writer with the same identity's bearer token, same account.
+    doorbell = services.doorbell_queues
+    assert type(doorbell).__name__ == "RestQueueWriter" and doorbell._netloc == "stroomcal.queue.core.windows.net"
+    assert doorbell._https and doorbell._auth._credential is credential
+
+
+def test_a_connection_string_with_an_account_key_gives_the_doorbells_the_rest_writer(clean_env):
+    from devtools.azurite import connection_string
+
+    clean_env.setenv("AzureWebJobsStorage", connection_string(10000, 10001, 10002))
+    services = build_services(load_settings(environment="development"))
+    assert type(services.doorbell_queues).__name__ == "RestQueueWriter"
+    assert services.doorbell_queues._netloc == "127.0.0.1:10001"
+
+
+def _transport(client):
+    transport = client._client._client._pipeline._transport
+    while hasattr(transport, "_transport"):  # the SDKs wrap the shared transport per child client
+        transport = transport._transport
+    return transport
+
+
+@pytest.mark.parametrize("storage", ["connection string", "identity"])
+def test_no_storage_client_reads_proxies_or_ca_bundles_from_the_environment(clean_env, storage):
+    """requests' per-call environment scan is skipped (sdk_options.py): the SDK transports do not trust it."""
+    from devtools.azurite import connection_string
+
+    if storage == "identity":
+        for key, value in IDENTITY_STORAGE.items():
+            clean_env.setenv(key, value)
+    else:
+        clean_env.setenv("AzureWebJobsStorage", connection_string(10000, 10001, 10002))
+    services = build_services(load_settings(environment="development"))
+    clients = [services.tables._service, services.queues._service, services.doorbell_queues._fallback._service,
+               services.queues._service.get_queue_client("room-changes")]
+    if storage == "connection string":
+        clients.append(services.aggregates._blobs._container)
+    assert [_transport(c)._use_env_settings for c in clients] == [False] * len(clients)
 
 
 def test_identity_based_storage_needs_the_managed_identity_credential(clean_env):
