@@ -125,6 +125,12 @@ class KeepAliveHandler(WSGIRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
+    def log_request(self, code="-", size="-") -> None:
+        # werkzeug formats every request line (URL decoding included) before its logger drops it; the host does not
+        # log requests, and the dev host keeps werkzeug's logger at WARNING (logs.py).
+        if logging.getLogger("werkzeug").isEnabledFor(logging.INFO):
+            super().log_request(code, size)
+
 
 class HttpFrontDoor:
     def __init__(self, specs: list[FunctionSpec], route_prefix: str, invoker: Invoker,
