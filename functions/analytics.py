@@ -34,7 +34,7 @@ def analytics_rebuild(req: func.HttpRequest) -> func.HttpResponse:
     if table != "rebuild":
         raise NotFound(f"no analytics action {table[:40]!r}", fix="POST .../analytics/rebuild")
     s.tables.get("Tenants", "tenant", tenant)  # 404 for an unknown tenant
-    s.queues.send(QUEUE, {"tenant": tenant, "rebuild": True})
+    s.require_analytics().request_rebuild(tenant)
     return json_response({"tenant": tenant, "rebuild": "queued"}, 202)
 
 

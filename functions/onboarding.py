@@ -7,6 +7,7 @@ from functions.guard import admin_api, current_principal
 from functions.http import actor_of, handles_errors, json_response, parse_json, parse_query
 from shared import bootstrap
 from shared.admin.principal import Need
+from shared.analytics.aggregation import REBUILD_SETTINGS
 from shared.models import TenantSettingsUpdate
 from shared.onboarding import offboarding, tenants
 from shared.onboarding import use_cases as onboarding
@@ -69,8 +70,11 @@ def tenant_settings_get(req: func.HttpRequest) -> func.HttpResponse:
 def tenant_settings_update(req: func.HttpRequest) -> func.HttpResponse:
     change = parse_json(req, TenantSettingsUpdate)
     s = bootstrap.get_services()
-    return json_response(tenants.update_settings(s.tables, s.clock, req.route_params["tenant_id"], change,
-                                                 actor=actor_of(req)))
+    body = tenants.update_settings(s.tables, s.clock, req.route_params["tenant_id"], change, actor=actor_of(req))
+    if REBUILD_SETTINGS.intersection(body["changed"]):  # stored figures were computed under the old settings
+        s.require_analytics().request_rebuild(req.route_params["tenant_id"])
+        body["analytics"] = "rebuild queued"
+    return json_response(body)
 
 
 @admin_api(bp, "tenants/{tenant_id}", ["DELETE"], need=Need.change,

@@ -81,6 +81,13 @@ def months_between(first: date, last: date) -> list[str]:
     return out
 
 
+# Tenant settings whose change alters stored aggregates: the definitions' rules (fingerprinted below), the zones
+# days are cut in, and the stored range. Changing one queues a rebuild (functions/onboarding.py).
+REBUILD_SETTINGS = frozenset({"office_hours", "holidays", "holiday_country", "holiday_subdivision",
+                              "adhoc_threshold_minutes", "directory_reads", "time_zone", "building_time_zones",
+                              "retention_days", "lookahead_days"})
+
+
 def settings_fingerprint(settings: TenantSettings) -> str:
     relevant = settings.model_dump(mode="json", include={"office_hours", "holidays", "holiday_country",
                                                          "holiday_subdivision", "adhoc_threshold_minutes",
@@ -107,6 +114,12 @@ class Aggregation:
             return
         if self._queues is not None:
             self._queues.send(QUEUE, {"tenant": tenant, "room": room}, delay_seconds=MARK_DELAY_SECONDS)
+
+    def request_rebuild(self, tenant: str) -> None:
+        """Queue a full rebuild of the tenant (the queue function runs it: ``handle``)."""
+        if self._queues is None:
+            raise RoomCalError("analytics has no queue to rebuild through")
+        self._queues.send(QUEUE, {"tenant": tenant, "rebuild": True})
 
     def handle(self, message: dict) -> None:
         """One ``analytics-changes`` message: ``{"tenant", "room"}`` recomputes every marked room of the tenant

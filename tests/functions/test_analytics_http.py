@@ -82,3 +82,52 @@ def test_a_room_whose_mailbox_zone_is_unreadable_says_what_to_do(services):
     (room,) = json.loads(call("GET", "rooms").get_body())["rooms"]
     assert room["time_zone_source"] == "tenant"
     assert "Application MailboxSettings.Read" in room["time_zone_problem"]["fix"]
+
+
+def test_a_settings_change_that_alters_figures_rebuilds_them_and_one_that_does_not_leaves_them(monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from functions import onboarding as onboarding_fn
+    from shared.analytics.aggregation import ROOM_SYNC
+    from shared.sync.event_rows import EventRows, PageTotals
+    from tests.fakes import make_graph_event
+
+    monkeypatch.setenv("ROOMCAL_HASH_KEY", "k" * 32)
+    services = bootstrap.build_services(load_settings(environment="development"), tables=InMemoryTables(),
+                                        queues=FakeQueue(), clock=FixedClock())
+    monkeypatch.setattr(bootstrap, "get_services", lambda: services)
+    tenants.mark_consented(services.tables, services.clock, TID)
+    services.tables.upsert("Rooms", Room(tenant_id=TID, email="r1@contoso.com", capacity=6, building="HQ",
+                                         last_full_sync_at=services.clock.now()).to_entity())
+    start = datetime(2026, 11, 2, 10, tzinfo=UTC)  # a Monday; the tenant's zone is UTC
+    item = make_graph_event(start=start, end=start + timedelta(minutes=60), event_id="e1", room="r1@contoso.com",
+                            attendees=("a@contoso.com",))
+    EventRows(services.tables, services.clock, hash_key="k" * 32).write_page(TID, "r1@contoso.com", [item], "g1",
+                                                                        PageTotals())
+    services.tables.upsert(ROOM_SYNC, {"PartitionKey": TID, "RowKey": "r1@contoso.com",  # a finished baseline
+                                       "last_full_sync_at": "2026-11-24T09:00:00+00:00",
+                                       "window_start": "2026-06-01T00:00:00+00:00",
+                                       "window_end": "2027-06-01T00:00:00+00:00"})
+    services.require_analytics().rebuild(TID)
+
+    def monday() -> dict:
+        (room,) = json.loads(call("GET", "rooms", **{"from": "2026-11-02", "to": "2026-11-02"}).get_body())["rooms"]
+        return room
+
+    assert (monday()["available_minutes"], monday()["booking_rate"]) == (600, 60 / 600)  # 08:00-18:00 by default
+
+    def patch(body: bytes) -> dict:
+        req = func.HttpRequest("PATCH", "/api/x", body=body, route_params={"tenant_id": TID})
+        return json.loads(onboarding_fn.tenant_settings_update(req).get_body())
+
+    hours = {day: {"start": "09:00", "end": "17:00"} for day in ("mon", "tue", "wed", "thu", "fri")}
+    answer = patch(json.dumps({"office_hours": hours}).encode())
+    assert answer["changed"] == ["office_hours"] and answer["analytics"] == "rebuild queued"
+    queued = services.queues.messages(QUEUE)
+    assert queued == [{"tenant": TID, "rebuild": True}]
+    analytics_fn.recompute_analytics(func.QueueMessage(body=json.dumps(queued[0]).encode()))
+    assert (monday()["available_minutes"], monday()["booking_rate"]) == (480, 60 / 480)  # the new 8-hour day
+
+    answer = patch(b'{"grace_minutes": 15}')  # a no-show rule: the stored aggregates do not depend on it
+    assert answer["changed"] == ["grace_minutes"] and "analytics" not in answer
+    assert services.queues.messages(QUEUE) == queued

@@ -53,8 +53,9 @@ export async function renderSettings(view, me) {
     if (!Object.keys(change).length) { messages.replaceChildren(h("p", { class: "notice info" }, "Nothing changed.")); return; }
     api.send("PATCH", api.tenantPath(tid, "/settings"), change).then((r) => {
       current = r.settings;
+      const rebuilt = r.analytics ? "Analytics are being recomputed with the new settings (a few minutes for large tenants)." : null;
       messages.replaceChildren(h("p", { class: "notice ok" }, `Saved: ${r.changed.join(", ")}.`,
-        r.next_step ? h("br") : null, r.next_step || null));
+        rebuilt ? h("br") : null, rebuilt, r.next_step ? h("br") : null, r.next_step || null));
       announce("Settings saved");
     }).catch((e) => messages.replaceChildren(errorNotice(e)));
   });
