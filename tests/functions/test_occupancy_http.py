@@ -90,6 +90,19 @@ def test_sensor_analytics_as_json_csv_and_xlsx_and_bad_ranges(services):
         assert resp.status_code == 400 and json.loads(resp.get_body())["fix"]
 
 
+def test_the_range_bound_is_the_analytics_setting_for_sensor_figures_too(monkeypatch):
+    """One bound for both APIs: raising ROOMCAL_ANALYTICS_MAX_DAYS past 400 lets a 450-day sensor report through."""
+    built = bootstrap.build_services(load_settings(environment="development", analytics_max_days=500),
+                                     tables=InMemoryTables(), queues=FakeQueue(), clock=FixedClock(NOW))
+    tenants.mark_consented(built.tables, built.clock, TID)
+    built.tables.upsert("Rooms", Room(tenant_id=TID, email="room1@contoso.com", sensor_id="sn-1").to_entity())
+    monkeypatch.setattr(bootstrap, "get_services", lambda: built)
+    long = _get(occupancy_fn.occupancy_analytics, {"from": "2025-03-01", "to": "2026-05-24"})  # 450 days
+    assert long.status_code == 200, long.get_body()
+    too_long = _get(occupancy_fn.occupancy_analytics, {"from": "2025-03-01", "to": "2026-08-07"})  # 525 days
+    assert too_long.status_code == 400 and "500" in json.loads(too_long.get_body())["message"]
+
+
 def test_release_needs_graph_and_the_switch(services):
     status, body = call(occupancy_fn.release_noshows, "POST")
     assert status == 500 and "Graph" in body["message"]
