@@ -237,6 +237,7 @@ class FakeGraph:
         self.delta_tokens: dict[str, dict] = {}
         self.subscriptions: dict[str, dict] = {}
         self.denied: set[tuple[str, str]] = set()
+        self.settings_denied: set[tuple[str, str]] = set()
         self.places_denied: set[str] = set()
         self.throttled: dict[tuple[str, str], list[float]] = {}
         self.failing: dict[tuple[str, str], int] = {}
@@ -316,6 +317,8 @@ class FakeGraph:
 
     def get_mailbox_time_zone(self, tenant, mailbox):
         self._enter("get_mailbox_time_zone", tenant, mailbox)
+        if (tenant, mailbox.lower()) in self.settings_denied:  # no 'Application MailboxSettings.Read' for it
+            raise map_graph_error(403, _odata("ErrorAccessDenied", "Access is denied."), mailbox=mailbox)
         return self.time_zones.get((tenant, mailbox.lower()), "W. Europe Standard Time")
 
     def calendar_view_delta(self, tenant, mailbox, *, start=None, end=None, delta_link=None, page_size=None):

@@ -1,8 +1,9 @@
 """One live check of one room against Microsoft Graph, and the words for each outcome.
 
 Read access: the first page of a one-day calendarView (events are dropped unread, never
-logged). Write access (only when no-show release is on): declining an event id that
-cannot exist, which changes nothing in the calendar. This probe is undocumented, so only
+logged). The mailbox's time zone (mailboxSettings, role 'Application MailboxSettings.Read'): analytics prefer it,
+so a room that syncs without it says so and names the role. Write access (only when no-show release is on):
+declining an event id that cannot exist, which changes nothing in the calendar. This probe is undocumented, so only
 its one unambiguous answer counts: 404 ``ErrorItemNotFound`` means Exchange checked the
 write permission and then looked for the item; 403 means read-only. The id is well formed
 (shaped like a real Exchange item id), so it is never refused as malformed before the
@@ -13,7 +14,7 @@ permission check, whichever of the two Exchange checks first; any other answer (
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared.errors import MailboxAccessDenied, MailboxNotFound, NotFound, RoomCalError, Throttled
@@ -73,6 +74,12 @@ REASONS: dict[str, tuple[str, str, str]] = {
 }
 
 
+ZONE_UNREADABLE = ("; it cannot read the mailbox's time zone, so analytics cut this room's days in the "
+                   "building's or the tenant's zone")
+ZONE_FIX = ("add the Exchange RBAC role 'Application MailboxSettings.Read' to RoomCal's management scope (re-run "
+            "the generated RBAC script), or set the room's time zone")
+
+
 @dataclass(frozen=True)
 class CheckResult:
     code: str
@@ -80,11 +87,15 @@ class CheckResult:
     can_write: bool | None = None
     graph_code: str | None = None
     request_id: str | None = None
+    zone_readable: bool | None = None  # the mailbox's own time zone, analytics' first choice (False: a 403)
 
     def words(self) -> tuple[str, str, str]:
         status, reason, fix = REASONS[self.code]
         write = " and decline no-shows in it" if self.can_write else ""
-        return status, reason.format(write=write, code=self.graph_code or "no code"), fix
+        reason = reason.format(write=write, code=self.graph_code or "no code")
+        if status == "synced" and self.zone_readable is False:
+            reason, fix = reason + ZONE_UNREADABLE, "; ".join(filter(None, (fix, ZONE_FIX)))
+        return status, reason, fix
 
 
 def check_room(graph, tenant_id: str, email: str, *, now: datetime, want_write: bool,
@@ -105,9 +116,22 @@ def check_room(graph, tenant_id: str, email: str, *, now: datetime, want_write: 
         return _failed("unexpected_error", exc)
     if listed_in_places is False:
         return CheckResult("not_in_directory_yet", can_read=True)  # the caller turns it into "not a room" after 48 h
-    if not want_write:
-        return CheckResult("ready", can_read=True)
-    return _check_write(graph, tenant_id, email)
+    zone = _zone_readable(graph, tenant_id, email)
+    result = _check_write(graph, tenant_id, email) if want_write else CheckResult("ready", can_read=True)
+    return replace(result, zone_readable=zone)
+
+
+def _zone_readable(graph, tenant_id: str, email: str) -> bool | None:
+    """False when Graph refuses the mailbox settings (the role is missing); None when it cannot tell."""
+    try:
+        graph.get_mailbox_time_zone(tenant_id, email)
+    except MailboxAccessDenied:
+        return False
+    except Throttled:
+        raise
+    except RoomCalError:
+        return None
+    return True
 
 
 def _check_write(graph, tenant_id: str, email: str) -> CheckResult:

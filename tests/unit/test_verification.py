@@ -92,6 +92,17 @@ def test_each_room_ends_with_its_precise_reason(world):
     assert (progress["verified"], progress["total"], progress["done"]) == (5, 5, True)
 
 
+def test_a_room_whose_time_zone_is_unreadable_still_syncs_and_names_the_missing_role(world):
+    world.graph.settings_denied.add((TID, "good@contoso.com"))
+    world.start()
+    world.drain()
+    room = world.room("good@contoso.com")
+    assert (room["sync_status"], room["reason_code"]) == ("synced", "ready")
+    assert "cannot read the mailbox's time zone" in room["reason"]
+    assert "Application MailboxSettings.Read" in room["fix"]
+    assert "time zone" not in world.room("readonly@contoso.com")["reason"]  # readable: nothing said
+
+
 def test_read_only_role_is_flagged_when_release_is_enabled_and_nothing_is_declined(world):
     tenants.update_settings(world.tables, world.clock, TID, TenantSettingsUpdate(noshow_release=True), actor="fm")
     world.start()
