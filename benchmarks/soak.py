@@ -2,7 +2,8 @@
 the dev host (function_app.py: webhook, queue triggers and the sync worker in one process, as one
 Functions worker), for ``minutes`` (default 10, as issue 16 asks; ``soak.main(3)`` for a shorter one). The
 dev host's resident memory is sampled every 5 s from /proc: peak (VmHWM) and growth
-(resident memory at the end minus after a one-minute warm-up). Writes benchmarks/results/soak.md.
+(resident memory at the end minus after a one-minute warm-up), split in two halves and every 2 minutes, so a
+levelling off shows. Writes benchmarks/results/soak.md.
 """
 
 from __future__ import annotations
@@ -56,11 +57,23 @@ def main(minutes: float = 10.0, rooms: int = 20, changes_per_second: float = 2.0
         finally:
             stack.stop()
     warm = next(kb for t, kb in samples if t >= min(WARM_UP_S, samples[-1][0]))
+    halfway = next(kb for t, kb in samples if t >= (WARM_UP_S + samples[-1][0]) / 2)
     result = {"minutes": minutes, "rooms": len(synced), "changes": made, "rate": changes_per_second,
               "delivered": delivered, "peak_mb": peak / 1024, "start_mb": samples[0][1] / 1024,
-              "warm_mb": warm / 1024, "end_mb": samples[-1][1] / 1024, "samples": len(samples)}
+              "warm_mb": warm / 1024, "halfway_mb": halfway / 1024, "end_mb": samples[-1][1] / 1024,
+              "samples": len(samples), "trend": _trend(samples)}
     _write(result)
     return result
+
+
+def _trend(samples: list[tuple[float, int]], every_s: float = 120.0) -> list[tuple[int, float]]:
+    """Resident memory (MB) at each ``every_s`` mark: whether growth levels off, not only how much there was."""
+    marks, due = [], 0.0
+    for t, kb in samples:
+        if t >= due:
+            marks.append((int(t // 60), kb / 1024))
+            due += every_s
+    return marks
 
 
 def _change(stack, tid, organizer, rooms, booked, rng) -> None:
@@ -103,6 +116,10 @@ def _write(r: dict) -> None:
         f"| resident memory: start, after {WARM_UP_S} s warm-up, end | {r['start_mb']:.1f} / {r['warm_mb']:.1f} / "
         f"{r['end_mb']:.1f} MB | - |",
         f"| growth after warm-up | {growth:+.1f} MB over {r['minutes'] * 60 - WARM_UP_S:.0f} s | ~0 (no leak) |",
+        f"| growth: first half after warm-up, second half | {r['halfway_mb'] - r['warm_mb']:+.1f} MB, "
+        f"{r['end_mb'] - r['halfway_mb']:+.1f} MB | the second half ~0: levelled off |",
+        "", "Resident memory every 2 minutes: "
+        + ", ".join(f"{minute} min {mb:.1f} MB" for minute, mb in r["trend"]) + ".",
     ]
     publish("soak", lines)
 
