@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
-from shared.adapters.queue_rest import shared_key_signature
+from shared.adapters.queue_rest import shared_key_account, shared_key_signature
 
 API_VERSION = "2021-08-06"
 
@@ -57,23 +57,19 @@ def _when(text: str | None) -> datetime | None:
     return parsedate_to_datetime(text) if text else None
 
 
-def _parse(connection_string: str) -> dict[str, str]:
-    parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
-    if "AccountName" not in parts or "AccountKey" not in parts:
+def _account(connection_string: str) -> tuple[str, str, str]:
+    found = shared_key_account(connection_string)
+    if found is None:
         raise ValueError("the dev host's queue output binding needs AccountName and AccountKey in the connection "
                          "string (identity-based connections are not supported)")
-    if "QueueEndpoint" not in parts:
-        protocol = parts.get("DefaultEndpointsProtocol", "https")
-        suffix = parts.get("EndpointSuffix", "core.windows.net")
-        parts["QueueEndpoint"] = f"{protocol}://{parts['AccountName']}.queue.{suffix}"
-    return parts
+    return found
 
 
 class LeanQueueClient:
     def __init__(self, connection_string: str, timeout: float = 10.0) -> None:
-        parts = _parse(connection_string)
-        endpoint = urlsplit(parts["QueueEndpoint"].rstrip("/"))
-        self.account, self._key = parts["AccountName"], base64.b64decode(parts["AccountKey"])
+        self.account, key, queue_endpoint = _account(connection_string)
+        endpoint = urlsplit(queue_endpoint.rstrip("/"))
+        self._key = base64.b64decode(key)
         self._https, self._netloc, self._base_path = endpoint.scheme == "https", endpoint.netloc, endpoint.path
         self._timeout = timeout
         self._local = threading.local()

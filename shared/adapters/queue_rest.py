@@ -159,17 +159,27 @@ class RestQueueWriter:
         return conn, False
 
 
+def shared_key_account(connection_string: str) -> tuple[str, str, str] | None:
+    """``(account, key, queue endpoint)`` of a connection string with an account key; None for any other kind
+    (SAS, ``UseDevelopmentStorage=true``). The endpoint defaults as the SDK's: protocol, account, suffix."""
+    parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
+    if "AccountName" not in parts or "AccountKey" not in parts:
+        return None
+    endpoint = parts.get("QueueEndpoint") or (f"{parts.get('DefaultEndpointsProtocol', 'https')}://"
+                                              f"{parts['AccountName']}.queue."
+                                              f"{parts.get('EndpointSuffix', 'core.windows.net')}")
+    return parts["AccountName"], parts["AccountKey"], endpoint
+
+
 def doorbell_queue(fallback: MessageQueue, *, connection_string: str = "", account_url: str = "",
                    credential=None) -> MessageQueue:
     """The REST writer where it can serve (Shared Key or a managed identity); else ``fallback``."""
     if connection_string:
-        parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
-        if "AccountName" not in parts or "AccountKey" not in parts:
+        found = shared_key_account(connection_string)
+        if found is None:
             return fallback
-        endpoint = parts.get("QueueEndpoint") or (f"{parts.get('DefaultEndpointsProtocol', 'https')}://"
-                                                  f"{parts['AccountName']}.queue."
-                                                  f"{parts.get('EndpointSuffix', 'core.windows.net')}")
-        auth: SharedKey | BearerToken = SharedKey(parts["AccountName"], parts["AccountKey"])
+        account, key, endpoint = found
+        auth: SharedKey | BearerToken = SharedKey(account, key)
     elif account_url and credential is not None:
         endpoint, auth = account_url, BearerToken(credential)
     else:
