@@ -81,17 +81,15 @@ def months_between(first: date, last: date) -> list[str]:
     return out
 
 
-# Tenant settings whose change alters stored aggregates: the definitions' rules (fingerprinted below), the zones
-# days are cut in, and the stored range. Changing one queues a rebuild (functions/onboarding.py).
-REBUILD_SETTINGS = frozenset({"office_hours", "holidays", "holiday_country", "holiday_subdivision",
-                              "adhoc_threshold_minutes", "directory_reads", "time_zone", "building_time_zones",
-                              "retention_days", "lookahead_days"})
+# The tenant settings the stored figures are computed under: the definitions' rules (fingerprinted per room), the
+# zones days are cut in, and the stored range. Changing one queues a rebuild (functions/onboarding.py).
+_RULE_SETTINGS = frozenset({"office_hours", "holidays", "holiday_country", "holiday_subdivision",
+                            "adhoc_threshold_minutes", "directory_reads"})
+REBUILD_SETTINGS = _RULE_SETTINGS | {"time_zone", "building_time_zones", "retention_days", "lookahead_days"}
 
 
 def settings_fingerprint(settings: TenantSettings) -> str:
-    relevant = settings.model_dump(mode="json", include={"office_hours", "holidays", "holiday_country",
-                                                         "holiday_subdivision", "adhoc_threshold_minutes",
-                                                         "directory_reads"})
+    relevant = settings.model_dump(mode="json", include=set(_RULE_SETTINGS))
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
