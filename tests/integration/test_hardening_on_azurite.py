@@ -8,35 +8,17 @@ import pytest
 from shared import keys
 from shared.adapters.tables import AzureTableStore
 from shared.clock import SystemClock
-from shared.messages import RoomChange
-from shared.sync.room_changes import RoomChangeHandler
-from shared.sync.sync import EVENTS, DeltaSync
+from shared.sync.sync import EVENTS
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
-from shared.sync.sync_lease import RoomSyncLeases
 from tests.fakes import FakeGraph, FakeQueue
+from tests.integration.azurite_sync import ROOM, hint, sync_world
 
 pytestmark = pytest.mark.integration
-
-ROOM = "room-a@contoso.com"
 
 
 @pytest.fixture
 def world(storage_connection):
-    tenant = str(uuid.uuid4())
-    tables, queue, clock = AzureTableStore(storage_connection), FakeQueue(), SystemClock()
-    graph = FakeGraph(page_size=10)
-    graph.add_room(tenant, ROOM)
-    tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": tenant, "status": "active",
-                              "created_at": clock.now(), "updated_at": clock.now()})
-    tables.upsert("Rooms", {"PartitionKey": tenant, "RowKey": ROOM, "display_name": "Room A"})
-    leases = RoomSyncLeases(tables, queue, clock)
-    sync = DeltaSync(graph, tables, queue, leases, clock, hash_key="k")
-    return tenant, tables, graph, RoomChangeHandler(leases, sync, tables, clock)
-
-
-def _hint(tenant):
-    return RoomChange(tenant=tenant, room=ROOM, reason="notification",
-                      at=SystemClock().now() - timedelta(milliseconds=1)).to_payload()
+    return sync_world(storage_connection, page_size=10)
 
 
 def test_a_town_hall_and_a_100_kb_location_are_stored_bounded_and_the_room_keeps_syncing(world):
@@ -52,7 +34,7 @@ def test_a_town_hall_and_a_100_kb_location_are_stored_bounded_and_the_room_keeps
                                                             "locationType": "default"}])
     ordinary = graph.add_event(tenant, ROOM, start=now + timedelta(hours=5), end=now + timedelta(hours=6),
                                attendees=("a@contoso.com",))
-    assert handler.handle(_hint(tenant)).status == "synced"
+    assert handler.handle(hint(tenant)).status == "synced"
     partition = keys.room_partition(tenant, ROOM)
     rows = {r["RowKey"]: r for r in tables.query(EVENTS, partition)}
     assert set(rows) == {keys.event_row_key("k", ROOM, i) for i in (town_hall, huge_place, ordinary)}
@@ -63,7 +45,7 @@ def test_a_town_hall_and_a_100_kb_location_are_stored_bounded_and_the_room_keeps
     assert tables.get(ROOM_SYNC, tenant, ROOM)["delta_link"]
     # and the next round goes on from there
     later = graph.add_event(tenant, ROOM, start=now + timedelta(hours=7), end=now + timedelta(hours=8))
-    assert handler.handle(_hint(tenant)).status == "synced"
+    assert handler.handle(hint(tenant)).status == "synced"
     assert tables.get(EVENTS, partition, keys.event_row_key("k", ROOM, later))
 
 
@@ -124,12 +106,12 @@ def test_erasure_on_azurite_rewrites_rows_by_etag_and_later_rounds_keep_the_pseu
     for h in range(3):
         graph.add_event(tenant, ROOM, start=now + timedelta(hours=h + 1), end=now + timedelta(hours=h + 2),
                         organizer="ann@contoso.com" if h else "bob@contoso.com", attendees=("ann@contoso.com",))
-    services.room_changes.handle(_hint(tenant))
+    services.room_changes.handle(hint(tenant))
     body = erasure.erase_person(services, tenant, "Ann@Contoso.com", actor="dpo")
     for _, message, _ in [m for m in queue.sent if m[0] == erased_people.QUEUE]:
         erased_people.rewrite_room(tables, message, hash_key="e" * 32)
     graph.add_event(tenant, ROOM, start=now + timedelta(hours=6), end=now + timedelta(hours=7),
                     organizer="ann@contoso.com")
-    services.room_changes.handle(_hint(tenant))
+    services.room_changes.handle(hint(tenant))
     stored = json.dumps(list(tables.query(EVENTS, keys.room_partition(tenant, ROOM))), default=str)
     assert "ann@contoso.com" not in stored and stored.count(body["pseudonym"]) == 3 + 2 + 1

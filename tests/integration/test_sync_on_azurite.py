@@ -2,44 +2,26 @@
 
 import threading
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
 
 from shared import keys
-from shared.adapters.tables import AzureTableStore
 from shared.clock import SystemClock
 from shared.messages import RoomChange
 from shared.ops.room_status import tenant_room_status
-from shared.sync.room_changes import RoomChangeHandler
-from shared.sync.sync import EVENTS, DeltaSync
+from shared.sync.sync import EVENTS
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
 from shared.sync.sync_lease import RoomSyncLeases
-from tests.fakes import FakeGraph, FakeQueue
+from tests.fakes import FakeQueue
+from tests.integration.azurite_sync import ROOM, hint, sync_world
 
 pytestmark = pytest.mark.integration
-
-ROOM = "room-a@contoso.com"
 
 
 @pytest.fixture
 def world(storage_connection):
-    tenant = str(uuid.uuid4())
-    tables, queue, clock = AzureTableStore(storage_connection), FakeQueue(), SystemClock()
-    graph = FakeGraph(page_size=3)
-    graph.add_room(tenant, ROOM)
-    tables.upsert("Tenants", {"PartitionKey": "tenant", "RowKey": tenant, "status": "active",
-                              "created_at": clock.now(), "updated_at": clock.now()})
-    tables.upsert("Rooms", {"PartitionKey": tenant, "RowKey": ROOM, "display_name": "Room A"})
-    leases = RoomSyncLeases(tables, queue, clock)
-    sync = DeltaSync(graph, tables, queue, leases, clock, hash_key="k")
-    return tenant, tables, graph, RoomChangeHandler(leases, sync, tables, clock)
-
-
-def _hint(tenant):
-    return RoomChange(tenant=tenant, room=ROOM, reason="notification",
-                      at=SystemClock().now() - timedelta(milliseconds=1)).to_payload()
+    return sync_world(storage_connection, page_size=3)
 
 
 def test_initial_incremental_and_rebaseline_rounds_mirror_the_calendar(world):
@@ -47,13 +29,13 @@ def test_initial_incremental_and_rebaseline_rounds_mirror_the_calendar(world):
     now = SystemClock().now()
     ids = [graph.add_event(tenant, ROOM, start=now + timedelta(hours=h), end=now + timedelta(hours=h, minutes=30))
            for h in range(1, 8)]
-    assert handler.handle(_hint(tenant)).status == "synced"
+    assert handler.handle(hint(tenant)).status == "synced"
     graph.delete_event(tenant, ROOM, ids[0])
     graph.update_event(tenant, ROOM, ids[1], isCancelled=True)
-    assert handler.handle(_hint(tenant)).status == "synced"
+    assert handler.handle(hint(tenant)).status == "synced"
     graph.expire_delta(tenant, ROOM)
     graph.add_event(tenant, ROOM, start=now - timedelta(minutes=5), end=now + timedelta(minutes=25))
-    assert handler.handle(_hint(tenant)).status == "synced"
+    assert handler.handle(hint(tenant)).status == "synced"
     partition = keys.room_partition(tenant, ROOM)
     rows = {r["RowKey"]: r for r in tables.query(EVENTS, partition)}
     truth = {keys.event_row_key("k", ROOM, i) for i in graph.mailboxes[(tenant, ROOM)]}
@@ -78,7 +60,7 @@ def test_concurrent_workers_never_sync_one_room_twice_at_once(world):
 
     def worker():
         for _ in range(5):
-            leases.run(RoomChange.model_validate(_hint(tenant)), round_fn)
+            leases.run(RoomChange.model_validate(hint(tenant)), round_fn)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
