@@ -16,6 +16,30 @@ APP_DIR = Path(__file__).parent / "devhost_app"
 MASTER, FUNCTION_KEY = "test-master-key", "test-function-key"
 
 
+@contextlib.contextmanager
+def started_hosts(connection_string: str, state_dir: Path):
+    """``start(**env)`` runs the fixture app in a DevHost (env: settings, plus the DevHost options
+    ``grace_seconds`` and ``receive_visibility``) and returns it with its settings; every host is stopped after."""
+    from devtools.devhost import DevHost
+
+    hosts = []
+
+    def start(**env):
+        settings = {**names(), "AzureWebJobsStorage": connection_string, "DEVHOST_MASTER_KEY": MASTER,
+                    "DEVHOST_FUNCTION_KEY": FUNCTION_KEY, **env}
+        options = {k: settings.pop(k) for k in ("grace_seconds", "receive_visibility") if k in settings}
+        host = DevHost(str(APP_DIR / "function_app.py"), port=0, env_overrides=settings, state_dir=state_dir,
+                       **options).start()
+        hosts.append(host)
+        return host, settings
+
+    try:
+        yield start
+    finally:
+        for host in hosts:
+            host.stop()  # no-op for hosts a test already stopped
+
+
 def names() -> dict[str, str]:
     uid = uuid.uuid4().hex[:10]
     return {"DH_WORK_QUEUE": f"work-{uid}", "DH_FAIL_QUEUE": f"fail-{uid}", "DH_SLOW_QUEUE": f"slow-{uid}",

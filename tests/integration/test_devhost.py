@@ -21,6 +21,7 @@ from tests.integration.devhost_helpers import (
     queue,
     rows,
     send_b64,
+    started_hosts,
     wait_for,
 )
 
@@ -29,20 +30,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def start_host(azurite, tmp_path):
-    hosts = []
-
-    def start(**env) -> tuple[DevHost, dict]:
-        settings = {**names(), "AzureWebJobsStorage": azurite.connection_string, "DEVHOST_MASTER_KEY": MASTER,
-                    "DEVHOST_FUNCTION_KEY": FUNCTION_KEY, **env}
-        options = {k: settings.pop(k) for k in ("grace_seconds", "receive_visibility") if k in settings}
-        host = DevHost(str(APP_DIR / "function_app.py"), port=0, env_overrides=settings,
-                       state_dir=tmp_path / "state", **options).start()
-        hosts.append(host)
-        return host, settings
-
-    yield start
-    for host in hosts:
-        host.stop()  # no-op for hosts a test already stopped
+    with started_hosts(azurite.connection_string, tmp_path / "state") as start:
+        yield start
 
 
 def stop(host: DevHost) -> str:

@@ -11,27 +11,15 @@ import socket
 import pytest
 import requests
 
-from devtools.devhost import DevHost
-from tests.integration.devhost_helpers import APP_DIR, FUNCTION_KEY, MASTER, names, rows, wait_for
+from tests.integration.devhost_helpers import FUNCTION_KEY, rows, started_hosts, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def start_host(azurite, tmp_path):
-    hosts = []
-
-    def start(**env) -> tuple[DevHost, dict]:
-        settings = {**names(), "AzureWebJobsStorage": azurite.connection_string, "DEVHOST_MASTER_KEY": MASTER,
-                    "DEVHOST_FUNCTION_KEY": FUNCTION_KEY, **env}
-        host = DevHost(str(APP_DIR / "function_app.py"), port=0, env_overrides=settings,
-                       state_dir=tmp_path / "state").start()
-        hosts.append(host)
-        return host, settings
-
-    yield start
-    for host in hosts:
-        host.stop()
+    with started_hosts(azurite.connection_string, tmp_path / "state") as start:
+        yield start
 
 
 def _write_keys(folder, function: str, *values: str) -> None:
