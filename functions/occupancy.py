@@ -1,6 +1,8 @@
 """Occupancy sensors over HTTP, the occupancy-ingest queue and the no-show timer: ingest, sensor health, sensor
 analytics (JSON/CSV/XLSX), ghost series, the policy simulator, the no-show release (dry run or real)."""
 
+from collections.abc import Callable
+
 import azure.functions as func
 
 from functions.guard import admin_api
@@ -43,7 +45,11 @@ def ingest_queued_occupancy(msg: func.QueueMessage) -> None:
     bootstrap.get_services().occupancy.ingest_message(msg.get_json())
 
 
-def _table_response(body: dict, rows_key: str, name: str, fmt: str) -> func.HttpResponse:
+def _table_response(req: func.HttpRequest, build: Callable[[str, dict], dict], rows_key: str,
+                    name: str) -> func.HttpResponse:
+    """``build(tenant, query parameters)``'s answer as JSON, or its ``rows_key`` rows as CSV or XLSX (``format``)."""
+    params = dict(req.params)
+    body, fmt = build(req.route_params["tenant_id"], params), params.get("format", "json")
     rows = body[rows_key]
     if fmt == "csv":
         return func.HttpResponse(exports.to_csv(rows), mimetype="text/csv", charset="utf-8",
@@ -61,25 +67,19 @@ def _table_response(body: dict, rows_key: str, name: str, fmt: str) -> func.Http
 @admin_api(bp, "tenants/{tenant_id}/analytics/occupancy", ["GET"], need=Need.read,
            summary="Sensor analytics: occupancy, no-shows, unused booked time, meet-ups")
 def occupancy_analytics(req: func.HttpRequest) -> func.HttpResponse:
-    params = dict(req.params)
-    body = bootstrap.get_services().occupancy.report(req.route_params["tenant_id"], params)
-    return _table_response(body, "rooms", "occupancy", params.get("format", "json"))
+    return _table_response(req, bootstrap.get_services().occupancy.report, "rooms", "occupancy")
 
 
 @admin_api(bp, "tenants/{tenant_id}/analytics/occupancy/ghost-series", ["GET"], need=Need.read,
            summary="Recurring series that keep ending as no-shows")
 def ghost_series(req: func.HttpRequest) -> func.HttpResponse:
-    params = dict(req.params)
-    body = bootstrap.get_services().occupancy.ghost_series(req.route_params["tenant_id"], params)
-    return _table_response(body, "series", "ghost-series", params.get("format", "json"))
+    return _table_response(req, bootstrap.get_services().occupancy.ghost_series, "series", "ghost-series")
 
 
 @admin_api(bp, "tenants/{tenant_id}/noshow/simulate", ["GET"], need=Need.read,
            summary="Policy simulator: what a no-show policy would have released")
 def simulate_noshow_policy(req: func.HttpRequest) -> func.HttpResponse:
-    params = dict(req.params)
-    body = bootstrap.get_services().occupancy.simulate(req.route_params["tenant_id"], params)
-    return _table_response(body, "rooms", "noshow-simulation", params.get("format", "json"))
+    return _table_response(req, bootstrap.get_services().occupancy.simulate, "rooms", "noshow-simulation")
 
 
 @admin_api(bp, "tenants/{tenant_id}/noshow/release", ["POST"], need=Need.change,
