@@ -4,9 +4,10 @@ one Graph JSON ``$batch`` request instead of one delta round (and one queue mess
 * Timer → one ``catchup-tenants`` message per consented/active tenant (200 tenants: 200 sends).
 * ``plan_tenant`` (queue ``catchup-tenants``) reads the tenant's RoomSync partition. A room whose
   next round cannot be a plain incremental one (no delta link, a paused baseline, a window to
-  roll, rows to re-key: ``full_round_due``) gets a ``room-changes`` hint of its own, as before. The
-  others are *probed*: in slices of up to 20 (Graph's $batch limit) on ``catchup-probes``. A room
-  whose round is running (lease held) is skipped: that round reads Graph anyway.
+  roll, rows to re-key, a baseline asked for: ``full_round_due``) gets a ``room-changes`` hint of
+  its own, as before. The others are *probed*: in slices of up to 20 (Graph's $batch limit) on
+  ``catchup-probes``. A room whose round is running (lease held) is skipped: that round reads
+  Graph anyway.
 * ``probe`` (queue ``catchup-probes``) sends the slice's stored delta links as one ``$batch``. Each
   answer is judged on its own: an empty last page (nothing changed, the usual case) stores the new
   delta link with an etag-conditional merge (skipped if a round changed the row meanwhile); a page
@@ -43,7 +44,8 @@ CATCHUP_TENANTS = "catchup-tenants"
 CATCHUP_PROBES = "catchup-probes"
 SLICE = 20  # Graph's $batch limit (https://learn.microsoft.com/graph/json-batching)
 _PLAN_COLUMNS = ["RowKey", "room", "active", "synced_through", "delta_link", "baseline_next_link",
-                 "window_created_at", "hash_key_id", "lease_holder", "lease_until"]
+                 "window_created_at", "hash_key_id", "lease_holder", "lease_until", "baseline_requested_at",
+                 "full_sync_started_at"]
 
 
 class TenantCatchUp(BaseModel):

@@ -44,7 +44,7 @@ from shared.sync import sync_status
 from shared.sync.catchup import SYNCING_TENANT_STATUSES
 from shared.sync.event_rows import EVENTS, EventRows, PageTotals
 from shared.sync.series_masters import SeriesMasters
-from shared.sync.sync_lease import Lease, RoomSyncLeases
+from shared.sync.sync_lease import Lease, RoomSyncLeases, baseline_asked
 from shared.sync.window_guard import WindowGuard
 
 log = logging.getLogger("roomcal.sync")
@@ -100,12 +100,12 @@ class DeltaSync:
             # Offboarded tenant or removed room: stop here, and keep catch-up from coming back.
             self._leases.checkpoint(lease, active=False, status="not_registered")
             return
-        if row.get("baseline_next_link"):
+        if row.get("baseline_next_link") and not baseline_asked(row, "baseline_started_at"):
             try:
                 self._baseline(lease, tenant.settings, resume=row)
             except DeltaTokenExpired:  # the paused baseline's nextLink is gone: start again, unpaused
                 self._baseline(lease, tenant.settings, reason="resume_expired", page_limit=None)
-        elif row.get("delta_link") and not self._window_due(row) and not self._rekey_due(row):
+        elif row.get("delta_link") and not self.full_round_due(row):
             try:
                 self._incremental(lease, row["delta_link"])
             except DeltaTokenExpired:
@@ -113,8 +113,7 @@ class DeltaSync:
             except _IncrementalTooLong:  # a paged, resumable baseline converges where this round would not
                 self._baseline(lease, tenant.settings, reason="incremental_too_long")
         else:
-            reason = "hash_key_rotated" if self._rekey_due(row) else "window_roll"
-            self._baseline(lease, tenant.settings, reason=reason if row.get("delta_link") else "initial")
+            self._baseline(lease, tenant.settings, reason=self._baseline_reason(row))
         self._ensure_subscription(lease)
 
     # -- rounds --------------------------------------------------------------------------
@@ -127,7 +126,8 @@ class DeltaSync:
                 raise _IncrementalTooLong
             items = self._guard.items(lease.tenant, lease.room, masters.complete(page.items), start, end)
             self._leases.checkpoint(lease, **totals.as_fields())  # still ours (after the master reads), renewed
-            self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
+            with self._leases.writing(lease):
+                self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
             if page.delta_link:
                 self._done(lease, totals, delta_link=page.delta_link)
 
@@ -142,7 +142,8 @@ class DeltaSync:
             now, generation, link = self._clock.now(), uuid.uuid4().hex[:16], ""
             start, end = now - timedelta(days=settings.backfill_days), now + timedelta(days=settings.lookahead_days)
             self._leases.checkpoint(lease, baseline_generation=generation, baseline_window_start=stamp(start),
-                                    baseline_window_end=stamp(end), baseline_reason=reason, baseline_next_link="")
+                                    baseline_window_end=stamp(end), baseline_reason=reason, baseline_next_link="",
+                                    baseline_started_at=stamp(now))
             pages = self._graph.calendar_view_delta(lease.tenant, lease.room, start=start, end=end)
         totals, masters = PageTotals(), self._masters(lease)
         for page in pages:
@@ -150,10 +151,13 @@ class DeltaSync:
             items = self._guard.items(lease.tenant, lease.room, masters.complete(page.items), start, end)
             # The link that fetched this page: a crash while writing it resumes by fetching it again.
             self._leases.checkpoint(lease, baseline_next_link=link, status="syncing", **totals.as_fields())
-            self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
+            with self._leases.writing(lease):
+                self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
             self._ensure_subscription(lease)  # after the baseline started, so no change falls between
             if page.delta_link:
-                kept = self._rows.sweep(lease.tenant, lease.room, generation, start, end)
+                self._leases.checkpoint(lease)  # the sweep deletes: prove the lease right before it
+                with self._leases.writing(lease):
+                    kept = self._rows.sweep(lease.tenant, lease.room, generation, start, end)
                 self._done(lease, totals, delta_link=page.delta_link, baseline=(generation, start, end, kept))
                 return
             link = page.next_link
@@ -174,6 +178,7 @@ class DeltaSync:
         if baseline is not None:
             generation, start, end, kept = baseline
             fields.update(sync_generation=generation, baseline_next_link="", last_full_sync_at=now,
+                          full_sync_started_at=lease.row.get("baseline_started_at") or "",
                           window_start=stamp(start), window_end=stamp(end), window_created_at=now, event_count=kept,
                           hash_key_id=self._key_id)
         self._leases.checkpoint(lease, **fields)
@@ -207,9 +212,17 @@ class DeltaSync:
 
     def full_round_due(self, row: Entity) -> bool:
         """True when the room's next round cannot be a plain incremental one (no delta link, a paused
-        baseline, a window to roll, rows to re-key): catch-up then sends it a hint of its own."""
+        baseline, a window to roll, rows to re-key, a baseline asked for): catch-up then sends it a
+        hint of its own."""
         return bool(row.get("baseline_next_link")) or not row.get("delta_link") or self._window_due(row) \
-            or self._rekey_due(row)
+            or self._rekey_due(row) or baseline_asked(row)
+
+    def _baseline_reason(self, row: Entity) -> str:
+        if not row.get("delta_link") and not row.get("baseline_next_link"):
+            return "initial"
+        if baseline_asked(row) or baseline_asked(row, "baseline_started_at"):
+            return str(row.get("baseline_requested_reason") or "requested")
+        return "hash_key_rotated" if self._rekey_due(row) else "window_roll"
 
     def _tenant(self, tenant_id: str) -> Tenant | None:
         """The tenant, if RoomCal syncs it (consented or active); None otherwise."""

@@ -8,6 +8,8 @@ e-mail) and every change to it is an etag-conditional merge, so workers on any m
     synced_through              start time of the newest completed round: a hint older than
                                 this was already covered by a round that read Graph later
     followup_at                 a "followup" hint is scheduled for then (crash recovery)
+    baseline_requested_at       the room's rows may be wrong (a write overran its lease): the
+                                next round is a baseline (``baseline_asked``)
 
 A hint that finds the lease held only raises ``dirty_at`` and completes; the holder runs
 another round before it releases whenever ``dirty_at`` moved past its round's start. So that
@@ -15,13 +17,19 @@ a crashed holder cannot strand that hint, the first deferral per lease also sche
 ``followup`` hint for when the lease runs out. Clocks are compared as written by each worker
 (hint time from the webhook, round start from the sync worker); NTP skew of milliseconds
 can at worst drop one hint, which the periodic catch-up repairs.
+
+A lease only fences what is written while it lasts. A write that storage retried through an
+outage can land after the lease ran out and another worker took the room over; a late upsert
+then restores an event that worker deleted, a late sweep deletes rows it wrote. So every write
+under a lease runs inside ``writing(lease)``: one that ends past the lease (less a margin for
+clock skew between workers) asks for a baseline, which rewrites the window and sweeps it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +40,7 @@ from shared.ports import Clock, Entity, MessageQueue, TableStore
 
 TABLE = "RoomSync"
 _MAX_CONTENTION_RETRIES = 25
+FENCE_MARGIN = timedelta(seconds=5)  # a write ending this close to the lease's end counts as late
 
 
 class LeaseLost(Conflict):
@@ -53,6 +62,15 @@ class Lease:
     round_started: datetime | None = None
     rounds: int = 0
     row: Entity = field(default_factory=dict)
+    valid_until: datetime | None = None  # the lease_until our last write of the row set
+
+
+def baseline_asked(row: Entity, started_field: str = "full_sync_started_at") -> bool:
+    """True when a baseline was asked for after the baseline named by ``started_field`` began
+    (``full_sync_started_at``: the last completed one; ``baseline_started_at``: the paused one)."""
+    asked = parse_stamp(row.get("baseline_requested_at"))
+    started = parse_stamp(row.get(started_field))
+    return asked is not None and (started is None or started < asked)
 
 
 @dataclass(frozen=True)
@@ -98,7 +116,7 @@ class RoomSyncLeases:
             row, now = self._load(change.tenant, change.room), self._clock.now()
             hint_at = min(change.at, now)  # a hint from a fast clock must not keep a room dirty
             synced_through = parse_stamp(row.get("synced_through"))
-            if synced_through is not None and hint_at <= synced_through:
+            if synced_through is not None and hint_at <= synced_through and not baseline_asked(row):
                 return "stale"
             dirty = max(filter(None, (parse_stamp(row.get("dirty_at")), hint_at)))
             until = parse_stamp(row.get("lease_until"))
@@ -106,9 +124,9 @@ class RoomSyncLeases:
                 if row.get("lease_holder") and until is not None and until > now:
                     self._defer(row, change, dirty, until, now)
                     return "deferred"
-                holder = uuid.uuid4().hex
-                row = self._merge(row, lease_holder=holder, lease_until=stamp(now + self._ttl), dirty_at=stamp(dirty))
-                return Lease(change.tenant, change.room, holder, row=row)
+                holder, until = uuid.uuid4().hex, now + self._ttl
+                row = self._merge(row, lease_holder=holder, lease_until=stamp(until), dirty_at=stamp(dirty))
+                return Lease(change.tenant, change.room, holder, row=row, valid_until=until)
             except Conflict:
                 continue
         raise Unavailable("room sync row is too contended; the message will be retried")
@@ -146,6 +164,23 @@ class RoomSyncLeases:
                                                        at=self._clock.now()).to_payload())
             return False
         return again["value"]
+
+    @contextlib.contextmanager
+    def writing(self, lease: Lease) -> Iterator[None]:
+        """Around writes of the room's rows made under ``lease`` (see the module's last paragraph)."""
+        try:
+            yield
+        finally:
+            if lease.valid_until is not None and self._clock.now() >= lease.valid_until - FENCE_MARGIN:
+                self.request_baseline(lease.tenant, lease.room, reason="lease_overrun")
+
+    def request_baseline(self, tenant: str, room: str, *, reason: str) -> None:
+        """Make the room's next round a baseline, whoever holds its lease, and hint it now (a holder
+        only marks the hint dirty and runs that round before it releases)."""
+        now = self._clock.now()
+        self._tables.merge(TABLE, {"PartitionKey": tenant, "RowKey": room_row_key(room),
+                                   "baseline_requested_at": stamp(now), "baseline_requested_reason": reason})
+        self._queues.send(ROOM_CHANGES, RoomChange(tenant=tenant, room=room, reason="followup", at=now).to_payload())
 
     def release(self, lease: Lease, *, error: str | None = None) -> None:
         """Give the lease up without advancing ``synced_through`` (the hint stays dirty)."""
@@ -189,11 +224,17 @@ class RoomSyncLeases:
             row = row or self._load(lease.tenant, lease.room)
             if row.get("lease_holder") != lease.holder:
                 raise LeaseLost("another worker holds this room's sync lease now")
+            fields = change(row)
             try:
-                lease.row = self._merge(row, **change(row))
-                return lease.row
+                lease.row = self._merge(row, **fields)
             except Conflict:
                 row = None
+                continue
+            if fields.get("lease_holder", lease.holder) != lease.holder:
+                lease.valid_until = None  # released or handed to a back-off: nothing more is ours to write
+            elif "lease_until" in fields:
+                lease.valid_until = parse_stamp(fields["lease_until"])
+            return lease.row
         raise Unavailable("room sync row is too contended; the message will be retried")
 
     def _merge(self, row: Entity, **fields: object) -> Entity:

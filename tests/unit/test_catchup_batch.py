@@ -7,6 +7,7 @@ from shared.config import load_settings
 from shared.messages import ROOM_CHANGES, RoomChange
 from shared.sync.catchup_batch import CATCHUP_PROBES, CATCHUP_TENANTS
 from shared.sync.sync import EVENTS
+from shared.sync.sync_lease import RoomSyncLeases
 from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables
 
 TID = "6f1c3c1e-0000-4000-8000-0000000000c7"
@@ -87,3 +88,21 @@ def test_rooms_whose_next_round_must_be_a_baseline_get_their_own_hint():
     plans, probes = _catch_up(services)
     assert plans[0]["round"] == 1 and sum(p["quiet"] for p in probes) == 44
     assert [m["room"] for m in services.queues.messages(ROOM_CHANGES)] == [ROOMS[0]]
+
+
+def test_a_room_whose_rows_a_late_write_may_have_spoilt_gets_a_baseline_not_a_probe():
+    """A probe only checks the delta link; rows a write landed on after its lease ran out need a baseline."""
+    services, _ = _world()
+    RoomSyncLeases(services.tables, services.queues, services.clock).request_baseline(TID, ROOMS[3],
+                                                                                      reason="lease_overrun")
+    services.queues.sent.clear()
+    plans, probes = _catch_up(services)
+    assert plans[0]["round"] == 1 and sum(p["quiet"] for p in probes) == 44
+    [hint] = services.queues.messages(ROOM_CHANGES)
+    assert hint["room"] == ROOMS[3]
+    services.room_changes.handle(hint)
+    state = services.tables.get("RoomSync", TID, ROOMS[3])
+    assert state["baseline_reason"] == "lease_overrun"
+    services.queues.sent.clear()
+    plans, _ = _catch_up(services)  # asked once, answered once
+    assert plans[0].get("round", 0) == 0

@@ -19,11 +19,11 @@ CANARY = "CANARY-7f3a"
 
 
 class World:
-    def __init__(self, *, page_size=3, max_pages=50, tenant=TENANT, room=ROOM):
+    def __init__(self, *, page_size=3, max_pages=50, tenant=TENANT, room=ROOM, tables=None):
         self.tenant, self.room = tenant, room
         self.graph = FakeGraph(page_size=page_size)
         self.graph.add_room(tenant, room)
-        self.tables, self.queue, self.clock = InMemoryTables(), FakeQueue(), FixedClock()
+        self.tables, self.queue, self.clock = tables or InMemoryTables(), FakeQueue(), FixedClock()
         self.leases = RoomSyncLeases(self.tables, self.queue, self.clock)
         self.sync = DeltaSync(self.graph, self.tables, self.queue, self.leases, self.clock, hash_key=HASH_KEY,
                               max_pages_per_round=max_pages)
@@ -190,6 +190,79 @@ class TestResync:
         w.clock.advance(days=8)
         w.hint("catchup")
         assert w.state()["baseline_reason"] == "window_roll"
+
+
+class StallingTables(InMemoryTables):
+    """Storage that holds one Events call back (the SDK retrying it through an outage) while
+    ``meanwhile`` runs, then lets it land."""
+
+    def __init__(self):
+        super().__init__()
+        self.stall_upsert = self.stall_sweep = None
+
+    def upsert_many(self, table, entities):
+        if table == EVENTS and self.stall_upsert:
+            meanwhile, self.stall_upsert = self.stall_upsert, None
+            meanwhile()
+        super().upsert_many(table, entities)
+
+    def query(self, table, partition_key=None, *, filter=None, select=None):
+        if table == EVENTS and select and "sync_generation" in select and self.stall_sweep:
+            meanwhile, self.stall_sweep = self.stall_sweep, None
+            meanwhile()
+        return super().query(table, partition_key, filter=filter, select=select)
+
+
+class TestWritesThatLandAfterTheLease:
+    """A lease fences only what lands while it lasts: a write held back past it may land after
+    another worker took the room over. Such a write asks for a baseline, which repairs it."""
+
+    def _another_worker_takes_over(self, w, change=None):
+        def meanwhile():
+            w.clock.advance(seconds=130)  # past the 120 s lease: the room is free for the next hint
+            if change:
+                change()
+            assert w.hint().status == "synced"
+            w.clock.advance(seconds=1)  # then the held call lands
+        return meanwhile
+
+    def test_a_late_upsert_that_restores_a_deleted_event_is_swept_by_a_baseline(self):
+        w = World(tables=StallingTables())
+        w.add(hours=1)
+        w.hint("initial")
+        late = w.add(hours=2)
+        w.tables.stall_upsert = self._another_worker_takes_over(
+            w, lambda: w.graph.delete_event(TENANT, ROOM, late))
+        assert w.hint().status == "lost"  # its next checkpoint finds the lease gone, after the write landed
+        assert keys.event_row_key(HASH_KEY, ROOM, late) in w.rows()  # the deleted event, written back late
+        assert w.state()["baseline_requested_reason"] == "lease_overrun"
+        w.deliver_queued()
+        assert w.state()["baseline_reason"] == "lease_overrun"
+        assert set(w.rows()) == w.truth() and len(w.truth()) == 1
+        full_sync = w.state()["last_full_sync_at"]
+        w.hint()
+        assert w.state()["last_full_sync_at"] == full_sync  # asked once, answered once: incremental again
+
+    def test_a_late_sweep_that_deletes_the_next_workers_rows_is_repaired_by_a_baseline(self):
+        w = World(tables=StallingTables())
+        for h in (1, 2, 3):
+            w.add(hours=h)
+        w.hint("initial")
+        w.graph.expire_delta(TENANT, ROOM)
+        w.tables.stall_sweep = self._another_worker_takes_over(w)  # its own baseline: rows of another generation
+        assert w.hint().status == "lost"
+        assert w.rows() == {}  # the late sweep deleted every row the other worker's baseline wrote
+        w.deliver_queued()
+        assert set(w.rows()) == w.truth() and len(w.truth()) == 3
+
+    def test_writes_inside_the_lease_ask_for_nothing(self):
+        w = World()
+        w.add(hours=1)
+        w.hint("initial")
+        w.add(hours=2)
+        w.hint()
+        assert "baseline_requested_at" not in w.state()
+        assert [p for q, p, _ in w.queue.sent if q == ROOM_CHANGES] == []
 
 
 class TestRegistry:
