@@ -78,6 +78,16 @@ def verify_all(services, tid: str) -> dict:
     return {r["email"].split("@")[0]: r for r in rooms.listing(services.tables, tid)["rooms"]}
 
 
+def onboard_and_sync(sim, services, ctl, tid: str, domain: str) -> None:
+    """Consent, the RBAC script, the /places import, verification and the first synchronise, as an admin
+    does them; the room-changes hints are left queued for the test to drain."""
+    assert consent(sim, services, tid).ok
+    apply_rbac(ctl, tid, domain)
+    onboarding.import_rooms(services, tid, actor="fm")
+    verify_all(services, tid)
+    onboarding.synchronise(services, tid, actor="fm")
+
+
 def test_full_onboarding_ends_with_the_right_reason_on_each_room(sim, ctl, services):
     tid, domain = new_tenant(ctl)
     outcome = consent(sim, services, tid)

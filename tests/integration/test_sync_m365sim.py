@@ -24,7 +24,7 @@ from shared.sync.sync import EVENTS
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
 from tests.fakes import FakeQueue
 from tests.integration.offices import small_office
-from tests.integration.test_onboarding_m365sim import apply_rbac, consent, verify_all
+from tests.integration.test_onboarding_m365sim import apply_rbac, consent, onboard_and_sync, verify_all
 
 pytestmark = pytest.mark.integration
 HASH_KEY = "k" * 32
@@ -77,11 +77,7 @@ def test_rooms_sync_a_live_change_lands_and_no_canary_leaks(sim, services):
             ctl.create_meeting(tid, f"ann@{domain}", [f"{room}@{domain}"], _iso(start),
                                _iso(start + timedelta(hours=1)), online=day % 2 == 0,
                                pasted_join=("zoom", "webex", "meet", "teams")[day // 2] if day % 2 else None)
-    assert consent(sim, services, tid).ok
-    apply_rbac(ctl, tid, domain)
-    onboarding.import_rooms(services, tid, actor="fm")
-    verify_all(services, tid)
-    onboarding.synchronise(services, tid, actor="fm")
+    onboard_and_sync(sim, services, ctl, tid, domain)
 
     assert set(_drain(services)) == {"synced"}
     good1, good2 = f"good1@{domain}", f"good2@{domain}"
@@ -142,11 +138,7 @@ def test_the_batched_catch_up_finds_a_change_nobody_notified_through_graphs_batc
 
     ctl = ControlClient(sim.base_url, sim.ca_path)
     tid, domain = small_office(ctl, "batched")
-    assert consent(sim, services, tid).ok
-    apply_rbac(ctl, tid, domain)
-    onboarding.import_rooms(services, tid, actor="fm")
-    verify_all(services, tid)
-    onboarding.synchronise(services, tid, actor="fm")
+    onboard_and_sync(sim, services, ctl, tid, domain)
     assert set(_drain(services)) == {"synced"}
     good1 = f"good1@{domain}"
     now = datetime.now(UTC).replace(microsecond=0)
@@ -174,11 +166,7 @@ def test_the_batched_renewal_renews_every_due_subscription_through_graphs_batch(
 
     ctl = ControlClient(sim.base_url, sim.ca_path)
     tid, domain = small_office(ctl, "renewal")
-    assert consent(sim, services, tid).ok  # the consent callback is registered on 127.0.0.1:7071
-    apply_rbac(ctl, tid, domain)
-    onboarding.import_rooms(services, tid, actor="fm")
-    verify_all(services, tid)
-    onboarding.synchronise(services, tid, actor="fm")
+    onboard_and_sync(sim, services, ctl, tid, domain)  # the consent callback is registered on 127.0.0.1:7071
     _drain(services)
     with _Webhook() as hook:  # Graph validates the notification URL: a live one for the subscriptions
         settings = services.settings.model_copy(update={"public_base_url": hook.base_url,
