@@ -178,8 +178,11 @@ class RoomSyncLeases:
         """Make the room's next round a baseline, whoever holds its lease, and hint it now (a holder
         only marks the hint dirty and runs that round before it releases)."""
         now = self._clock.now()
-        self._tables.merge(TABLE, {"PartitionKey": tenant, "RowKey": room_row_key(room),
-                                   "baseline_requested_at": stamp(now), "baseline_requested_reason": reason})
+        try:
+            self._tables.merge(TABLE, {"PartitionKey": tenant, "RowKey": room_row_key(room),
+                                       "baseline_requested_at": stamp(now), "baseline_requested_reason": reason})
+        except NotFound:  # the room was offboarded meanwhile: nothing left to repair
+            return
         self._queues.send(ROOM_CHANGES, RoomChange(tenant=tenant, room=room, reason="followup", at=now).to_payload())
 
     def release(self, lease: Lease, *, error: str | None = None) -> None:

@@ -7,7 +7,7 @@ import pytest
 from shared.clock import SystemClock
 from shared.errors import InvalidInput
 from shared.messages import ROOM_CHANGES, RoomChange
-from shared.sync.sync_lease import TABLE, LeaseLost, RoomSyncLeases, room_row_key
+from shared.sync.sync_lease import TABLE, LeaseLost, RoomSyncLeases, baseline_asked, room_row_key
 from tests.fakes import FakeQueue, FixedClock, InMemoryTables
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
@@ -202,3 +202,32 @@ class TestThrottling:
         assert _row(tables)["throttled_count"] == 1
         clock.advance(seconds=25)
         assert leases.run(RoomChange(**followups[0][0]), lambda lease: None).status == "synced"
+
+
+class TestBaselineRequests:
+    def test_a_request_is_answered_by_a_baseline_started_at_or_after_it_not_before(self, world):
+        leases, tables, queue, clock = world
+        leases.run(_hint(clock.now()), lambda lease: None)  # the row exists
+        clock.advance(seconds=1)
+        leases.request_baseline(TENANT, ROOM, reason="lease_overrun")
+        row = _row(tables)
+        assert baseline_asked(row) and row["baseline_requested_reason"] == "lease_overrun"
+        assert [p["reason"] for q, p, _ in queue.sent if q == ROOM_CHANGES] == ["followup"]
+        clock.advance(seconds=-2)
+        assert baseline_asked({**row, "full_sync_started_at": clock.now().isoformat()})  # began before it
+        # one that began at the request's instant or later read Graph after the late write landed
+        assert not baseline_asked({**row, "full_sync_started_at": row["baseline_requested_at"]})
+
+    def test_a_request_hint_is_not_dropped_as_stale(self, world):
+        """Its time may equal the last round's start (one clock tick): the request must still get its round."""
+        leases, _, _, clock = world
+        leases.run(_hint(clock.now()), lambda lease: None)
+        leases.request_baseline(TENANT, ROOM, reason="lease_overrun")
+        rounds = []
+        assert leases.run(_hint(clock.now() - timedelta(seconds=5)), rounds.append).status == "synced"
+        assert len(rounds) == 1
+
+    def test_a_request_for_a_room_offboarded_meanwhile_does_nothing(self, world):
+        leases, tables, queue, _ = world
+        leases.request_baseline(TENANT, "gone@contoso.com", reason="lease_overrun")
+        assert queue.sent == [] and list(tables.query(TABLE)) == []
