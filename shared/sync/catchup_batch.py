@@ -44,8 +44,8 @@ CATCHUP_TENANTS = "catchup-tenants"
 CATCHUP_PROBES = "catchup-probes"
 SLICE = 20  # Graph's $batch limit (https://learn.microsoft.com/graph/json-batching)
 _PLAN_COLUMNS = ["RowKey", "room", "active", "synced_through", "delta_link", "baseline_next_link",
-                 "window_created_at", "hash_key_id", "lease_holder", "lease_until", "baseline_requested_at",
-                 "full_sync_started_at"]
+                 "window_created_at", "hash_key_id", "lease_holder", "lease_until", "baseline_request",
+                 "full_sync_answers"]
 
 
 class TenantCatchUp(BaseModel):
@@ -139,11 +139,11 @@ class BatchedCatchUp:
     def _plan_room(self, tenant: str, row: Entity, now: datetime) -> str:
         if row.get("active") is False:
             return "skipped_room_inactive"
+        if self._full_round_due(row):  # before the age check: a baseline asked for is a repair, not routine
+            return "round" if self._hint(tenant, row.get("room") or row["RowKey"], now) else "skipped_invalid_row"
         synced = parse_stamp(row.get("synced_through"))
         if self._min_age and synced is not None and synced > now - self._min_age:
             return "skipped_recently_synced"
-        if self._full_round_due(row):
-            return "round" if self._hint(tenant, row.get("room") or row["RowKey"], now) else "skipped_invalid_row"
         if _leased(row, now):
             return "skipped_busy"
         try:

@@ -29,6 +29,7 @@ from shared.sync.privacy import is_removed, normalise_event
 log = logging.getLogger("roomcal.sync")
 
 EVENTS = "Events"
+SWEEP_HEARTBEAT_ROWS = 1000  # a query page: a long sweep renews its lease as it goes
 _BATCH_BYTES = 2 * 1024 * 1024  # estimated bytes per upsert_many call: well inside a batch's 4 MiB
 
 
@@ -114,11 +115,16 @@ class EventRows:
         log_event(log, "event row reduced", level=logging.WARNING, tenant=tenant, room=room, reason=why)
         return row_bounds.reduced(row)
 
-    def sweep(self, tenant: str, room: str, generation: str, start: datetime, end: datetime) -> int:
+    def sweep(self, tenant: str, room: str, generation: str, start: datetime, end: datetime, *,
+              heartbeat: Callable[[], object] | None = None) -> int:
         """Delete rows of [start, end) that the complete baseline ``generation`` did not see, and
-        return how many rows the room keeps. Rows outside the window are left to retention."""
+        return how many rows the room keeps. Rows outside the window are left to retention.
+        ``heartbeat`` is called every ``SWEEP_HEARTBEAT_ROWS`` rows (the lease, renewed)."""
         partition, kept = keys.room_partition(tenant, room), 0
-        for row in self._tables.query(EVENTS, partition, select=["RowKey", "sync_generation", "start_utc", "end_utc"]):
+        rows = self._tables.query(EVENTS, partition, select=["RowKey", "sync_generation", "start_utc", "end_utc"])
+        for seen, row in enumerate(rows, 1):
+            if heartbeat is not None and seen % SWEEP_HEARTBEAT_ROWS == 0:
+                heartbeat()
             begins, ends = parse_stamp(row.get("start_utc")), parse_stamp(row.get("end_utc"))
             unseen = row.get("sync_generation") != generation
             if unseen and (begins is None or ends is None or (begins < end and ends > start)):

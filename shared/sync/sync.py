@@ -100,7 +100,7 @@ class DeltaSync:
             # Offboarded tenant or removed room: stop here, and keep catch-up from coming back.
             self._leases.checkpoint(lease, active=False, status="not_registered")
             return
-        if row.get("baseline_next_link") and not baseline_asked(row, "baseline_started_at"):
+        if row.get("baseline_next_link") and not baseline_asked(row, "baseline_answers"):
             try:
                 self._baseline(lease, tenant.settings, resume=row)
             except DeltaTokenExpired:  # the paused baseline's nextLink is gone: start again, unpaused
@@ -141,9 +141,8 @@ class DeltaSync:
         else:
             now, generation, link = self._clock.now(), uuid.uuid4().hex[:16], ""
             start, end = now - timedelta(days=settings.backfill_days), now + timedelta(days=settings.lookahead_days)
-            self._leases.checkpoint(lease, baseline_generation=generation, baseline_window_start=stamp(start),
-                                    baseline_window_end=stamp(end), baseline_reason=reason, baseline_next_link="",
-                                    baseline_started_at=stamp(now))
+            self._leases.start_baseline(lease, baseline_generation=generation, baseline_window_start=stamp(start),
+                                        baseline_window_end=stamp(end), baseline_reason=reason, baseline_next_link="")
             pages = self._graph.calendar_view_delta(lease.tenant, lease.room, start=start, end=end)
         totals, masters = PageTotals(), self._masters(lease)
         for page in pages:
@@ -157,7 +156,8 @@ class DeltaSync:
             if page.delta_link:
                 self._leases.checkpoint(lease)  # the sweep deletes: prove the lease right before it
                 with self._leases.writing(lease):
-                    kept = self._rows.sweep(lease.tenant, lease.room, generation, start, end)
+                    kept = self._rows.sweep(lease.tenant, lease.room, generation, start, end,
+                                            heartbeat=lambda: self._leases.checkpoint(lease))
                 self._done(lease, totals, delta_link=page.delta_link, baseline=(generation, start, end, kept))
                 return
             link = page.next_link
@@ -178,7 +178,7 @@ class DeltaSync:
         if baseline is not None:
             generation, start, end, kept = baseline
             fields.update(sync_generation=generation, baseline_next_link="", last_full_sync_at=now,
-                          full_sync_started_at=lease.row.get("baseline_started_at") or "",
+                          full_sync_answers=lease.row.get("baseline_answers") or "",
                           window_start=stamp(start), window_end=stamp(end), window_created_at=now, event_count=kept,
                           hash_key_id=self._key_id)
         self._leases.checkpoint(lease, **fields)
@@ -220,7 +220,7 @@ class DeltaSync:
     def _baseline_reason(self, row: Entity) -> str:
         if not row.get("delta_link") and not row.get("baseline_next_link"):
             return "initial"
-        if baseline_asked(row) or baseline_asked(row, "baseline_started_at"):
+        if baseline_asked(row) or baseline_asked(row, "baseline_answers"):
             return str(row.get("baseline_requested_reason") or "requested")
         return "hash_key_rotated" if self._rekey_due(row) else "window_roll"
 

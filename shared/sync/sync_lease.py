@@ -8,8 +8,9 @@ e-mail) and every change to it is an etag-conditional merge, so workers on any m
     synced_through              start time of the newest completed round: a hint older than
                                 this was already covered by a round that read Graph later
     followup_at                 a "followup" hint is scheduled for then (crash recovery)
-    baseline_requested_at       the room's rows may be wrong (a write overran its lease): the
-                                next round is a baseline (``baseline_asked``)
+    baseline_request            a token: the room's rows may be wrong (a write outlived its
+                                lease), so its next round is a baseline; ``baseline_answers``
+                                is the token a baseline saw when it began (``baseline_asked``)
 
 A hint that finds the lease held only raises ``dirty_at`` and completes; the holder runs
 another round before it releases whenever ``dirty_at`` moved past its round's start. So that
@@ -21,8 +22,19 @@ can at worst drop one hint, which the periodic catch-up repairs.
 A lease only fences what is written while it lasts. A write that storage retried through an
 outage can land after the lease ran out and another worker took the room over; a late upsert
 then restores an event that worker deleted, a late sweep deletes rows it wrote. So every write
-under a lease runs inside ``writing(lease)``: one that ends past the lease (less a margin for
-clock skew between workers) asks for a baseline, which rewrites the window and sweeps it.
+under a lease runs inside ``writing(lease)``, and a baseline (which rewrites the window and
+sweeps it) repairs whatever such a write could have spoilt:
+
+* a write that ends past the lease (less a margin for clock skew) asks for one itself;
+* a write that failed may still land (a request the storage service took late), so its round
+  keeps the lease instead of releasing it: the lease runs out, and
+* whoever takes over a lease its holder never released (a crash, a frozen worker, a failed
+  write) asks for one in the same conditional merge that takes the lease, so the request cannot
+  be lost even when the old holder is gone.
+
+Requests and answers are tokens, not times, so workers' clocks never decide whether a request
+was answered: a baseline answers the token its start checkpoint (etag-conditional, so it reads
+the row as it is) found; a request made after that start stays open.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ from shared.ports import Clock, Entity, MessageQueue, TableStore
 
 TABLE = "RoomSync"
 _MAX_CONTENTION_RETRIES = 25
+BACKOFF_PREFIX = "backoff-"
 FENCE_MARGIN = timedelta(seconds=5)  # a write ending this close to the lease's end counts as late
 
 
@@ -47,6 +60,12 @@ class LeaseLost(Conflict):
     """Another worker took the room's lease (ours expired): stop without advancing anything."""
 
     code = "lease_lost"
+
+
+def _unreleased(row: Entity) -> bool:
+    """Held by a round that never gave it back (a back-off's lease ends by design and wrote nothing)."""
+    holder = str(row.get("lease_holder") or "")
+    return bool(holder) and not holder.startswith(BACKOFF_PREFIX)
 
 
 def room_row_key(room_email: str) -> str:
@@ -63,14 +82,19 @@ class Lease:
     rounds: int = 0
     row: Entity = field(default_factory=dict)
     valid_until: datetime | None = None  # the lease_until our last write of the row set
+    writes_unsettled: bool = False  # a write failed or ended late, and no baseline was asked for yet
 
 
-def baseline_asked(row: Entity, started_field: str = "full_sync_started_at") -> bool:
-    """True when a baseline was asked for after the baseline named by ``started_field`` began
-    (``full_sync_started_at``: the last completed one; ``baseline_started_at``: the paused one)."""
-    asked = parse_stamp(row.get("baseline_requested_at"))
-    started = parse_stamp(row.get(started_field))
-    return asked is not None and (started is None or started < asked)
+def baseline_asked(row: Entity, answered: str = "full_sync_answers") -> bool:
+    """True when a baseline was asked for that the baseline named by ``answered`` did not answer
+    (``full_sync_answers``: the last completed one; ``baseline_answers``: the paused one)."""
+    token = row.get("baseline_request")
+    return bool(token) and token != row.get(answered)
+
+
+def _request_fields(reason: str, now: datetime) -> dict:
+    return {"baseline_request": uuid.uuid4().hex, "baseline_requested_at": stamp(now),
+            "baseline_requested_reason": reason}
 
 
 @dataclass(frozen=True)
@@ -107,7 +131,10 @@ class RoomSyncLeases:
                 return SyncOutcome("lost", lease.rounds)
             return SyncOutcome("backing_off", lease.rounds)
         except BaseException as exc:
-            self.release(lease, error=type(exc).__name__)
+            if lease.writes_unsettled:  # a write may still land: let the lease run out (module docstring)
+                self._note_error(lease, type(exc).__name__)
+            else:
+                self.release(lease, error=type(exc).__name__)
             raise
 
     # -- the steps, public so that tests and the sync service can drive them --------
@@ -125,7 +152,10 @@ class RoomSyncLeases:
                     self._defer(row, change, dirty, until, now)
                     return "deferred"
                 holder, until = uuid.uuid4().hex, now + self._ttl
-                row = self._merge(row, lease_holder=holder, lease_until=stamp(until), dirty_at=stamp(dirty))
+                fields = {"lease_holder": holder, "lease_until": stamp(until), "dirty_at": stamp(dirty)}
+                if _unreleased(row):
+                    fields.update(_request_fields("lease_taken_over", now))
+                row = self._merge(row, **fields)
                 return Lease(change.tenant, change.room, holder, row=row, valid_until=until)
             except Conflict:
                 continue
@@ -167,12 +197,24 @@ class RoomSyncLeases:
 
     @contextlib.contextmanager
     def writing(self, lease: Lease) -> Iterator[None]:
-        """Around writes of the room's rows made under ``lease`` (see the module's last paragraph)."""
+        """Around writes of the room's rows made under ``lease`` (see the module's docstring)."""
         try:
             yield
-        finally:
-            if lease.valid_until is not None and self._clock.now() >= lease.valid_until - FENCE_MARGIN:
-                self.request_baseline(lease.tenant, lease.room, reason="lease_overrun")
+        except BaseException:
+            lease.writes_unsettled = True
+            raise
+        if lease.valid_until is None or self._clock.now() >= lease.valid_until - FENCE_MARGIN:
+            lease.writes_unsettled = True  # until the request is stored: if that fails, the lease is kept
+            self.request_baseline(lease.tenant, lease.room, reason="lease_overrun")
+            lease.writes_unsettled = False
+
+    def start_baseline(self, lease: Lease, **fields: object) -> Entity:
+        """``checkpoint`` for a baseline's start: it also records which request it answers."""
+        def change(row: Entity) -> dict:
+            return {**fields, "baseline_answers": row.get("baseline_request") or "",
+                    "lease_until": stamp(self._clock.now() + self._ttl)}
+
+        return self._as_holder(lease, change)
 
     def request_baseline(self, tenant: str, room: str, *, reason: str) -> None:
         """Make the room's next round a baseline, whoever holds its lease, and hint it now (a holder
@@ -180,7 +222,7 @@ class RoomSyncLeases:
         now = self._clock.now()
         try:
             self._tables.merge(TABLE, {"PartitionKey": tenant, "RowKey": room_row_key(room),
-                                       "baseline_requested_at": stamp(now), "baseline_requested_reason": reason})
+                                       **_request_fields(reason, now)})
         except NotFound:  # the room was offboarded meanwhile: nothing left to repair
             return
         self._queues.send(ROOM_CHANGES, RoomChange(tenant=tenant, room=room, reason="followup", at=now).to_payload())
@@ -193,12 +235,16 @@ class RoomSyncLeases:
         with contextlib.suppress(LeaseLost):
             self._as_holder(lease, lambda row: fields)
 
+    def _note_error(self, lease: Lease, error: str) -> None:
+        with contextlib.suppress(Exception):  # storage may be what failed: the error is raised either way
+            self._as_holder(lease, lambda row: {"last_error": error})
+
     def back_off(self, lease: Lease, seconds: float) -> None:
         """Graph throttled the room: keep it leased to nobody until Retry-After has passed, so
         hints meanwhile only mark it dirty, and schedule one followup hint for that moment."""
         until = self._clock.now() + timedelta(seconds=max(1.0, seconds))
         self._as_holder(lease, lambda row: {
-            "lease_holder": f"backoff-{lease.holder}", "lease_until": stamp(until), "followup_at": stamp(until),
+            "lease_holder": f"{BACKOFF_PREFIX}{lease.holder}", "lease_until": stamp(until), "followup_at": stamp(until),
             "last_error": "throttled", "throttled_count": int(row.get("throttled_count") or 0) + 1})
         hint = RoomChange(tenant=lease.tenant, room=lease.room, reason="followup", at=self._clock.now())
         self._queues.send(ROOM_CHANGES, hint.to_payload(), delay_seconds=int(max(1.0, seconds)) + 1)

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from shared import keys
+from shared.errors import Unavailable
 from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
 from shared.sync.room_changes import RoomChangeHandler
 from shared.sync.sync import EVENTS, DeltaSync
@@ -24,6 +25,8 @@ class World:
         self.graph = FakeGraph(page_size=page_size)
         self.graph.add_room(tenant, room)
         self.tables, self.queue, self.clock = tables or InMemoryTables(), FakeQueue(), FixedClock()
+        if hasattr(self.tables, "clock"):
+            self.tables.clock = self.clock
         self.leases = RoomSyncLeases(self.tables, self.queue, self.clock)
         self.sync = DeltaSync(self.graph, self.tables, self.queue, self.leases, self.clock, hash_key=HASH_KEY,
                               max_pages_per_round=max_pages)
@@ -213,6 +216,44 @@ class StallingTables(InMemoryTables):
         return super().query(table, partition_key, filter=filter, select=select)
 
 
+class GhostTables(InMemoryTables):
+    """Storage that takes one Events upsert, answers the client with a timeout, and applies it later."""
+
+    def __init__(self):
+        super().__init__()
+        self.ghost_next_upsert, self._ghost = False, None
+
+    def upsert_many(self, table, entities):
+        if table == EVENTS and self.ghost_next_upsert:
+            self.ghost_next_upsert, self._ghost = False, list(entities)
+            raise Unavailable("the storage request timed out")
+        super().upsert_many(table, entities)
+
+    def land_ghost(self):
+        super().upsert_many(EVENTS, self._ghost)
+
+
+class SlowDeletes(InMemoryTables):
+    """Each Events delete takes ``seconds`` of the world's clock once ``slow`` is set."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds, self.slow, self.clock = seconds, False, None
+
+    def delete(self, table, partition_key, row_key):
+        if table == EVENTS and self.slow:
+            self.clock.advance(seconds=self.seconds)
+        super().delete(table, partition_key, row_key)
+
+
+class SkewedClock:
+    def __init__(self, clock, offset):
+        self._clock, self._offset = clock, offset
+
+    def now(self):
+        return self._clock.now() + self._offset
+
+
 class TestWritesThatLandAfterTheLease:
     """A lease fences only what lands while it lasts: a write held back past it may land after
     another worker took the room over. Such a write asks for a baseline, which repairs it."""
@@ -254,6 +295,58 @@ class TestWritesThatLandAfterTheLease:
         assert w.rows() == {}  # the late sweep deleted every row the other worker's baseline wrote
         w.deliver_queued()
         assert set(w.rows()) == w.truth() and len(w.truth()) == 3
+
+    def test_a_failed_write_that_lands_later_is_swept_by_the_next_holders_baseline(self):
+        """The client gave up on an upsert (a timeout) that the storage service applies later."""
+        tables = GhostTables()
+        w = World(tables=tables)
+        w.add(hours=1)
+        w.hint("initial")
+        late = w.add(hours=2)
+        tables.ghost_next_upsert = True
+        with pytest.raises(Unavailable):
+            w.hint()
+        w.graph.delete_event(TENANT, ROOM, late)
+        assert w.hint().status == "deferred"  # the lease is kept until it runs out
+        tables.land_ghost()
+        assert keys.event_row_key(HASH_KEY, ROOM, late) in w.rows()
+        w.clock.advance(seconds=121)
+        w.deliver_queued()  # the deferral's followup, due when the lease ends
+        assert w.state()["baseline_reason"] == "lease_taken_over"
+        assert set(w.rows()) == w.truth() and len(w.truth()) == 1
+
+    def test_a_request_from_a_worker_whose_clock_is_slow_still_gets_its_baseline(self):
+        """Requests are tokens: a request stamped before the other worker's baseline began is not taken as answered."""
+        w = World(tables=StallingTables())
+        for h in (1, 2, 3):
+            w.add(hours=h)
+        w.hint("initial")
+        slow = SkewedClock(w.clock, timedelta(seconds=-2))
+        leases = RoomSyncLeases(w.tables, w.queue, slow)
+        worker_a = RoomChangeHandler(leases, DeltaSync(w.graph, w.tables, w.queue, leases, slow, hash_key=HASH_KEY),
+                                     w.tables, slow)
+        w.graph.expire_delta(TENANT, ROOM)
+        w.tables.stall_sweep = self._another_worker_takes_over(w)  # its baseline, then A's held sweep lands
+        w.clock.advance(seconds=5)
+        hint = {"tenant": TENANT, "room": ROOM, "reason": "notification", "at": (slow.now() - timedelta(seconds=1))
+                .isoformat()}
+        assert worker_a.handle(hint).status == "lost"
+        assert w.rows() == {}
+        w.deliver_queued()
+        assert set(w.rows()) == w.truth() and len(w.truth()) == 3
+
+    def test_a_sweep_longer_than_the_lease_renews_it_and_asks_for_nothing(self):
+        w = World(tables=SlowDeletes(seconds=0.05))
+        w.add(hours=1)
+        w.hint("initial")
+        partition = keys.room_partition(TENANT, ROOM)
+        for i in range(3000):  # rows the next baseline will not see: 3,000 deletes, 150 s, past the 120 s lease
+            w.tables.upsert(EVENTS, {"PartitionKey": partition, "RowKey": f"{i:064d}", "sync_generation": "old",
+                                     "start_utc": w.clock.now(), "end_utc": w.clock.now() + timedelta(hours=1)})
+        w.graph.expire_delta(TENANT, ROOM)
+        w.tables.slow = True
+        assert w.hint().status == "synced"
+        assert set(w.rows()) == w.truth() and "baseline_request" not in w.state()
 
     def test_writes_inside_the_lease_ask_for_nothing(self):
         w = World()
