@@ -125,7 +125,7 @@ class DeltaSync:
             if totals.pages >= self._max_pages * INCREMENTAL_PAGE_FACTOR:
                 raise _IncrementalTooLong
             items = self._guard.items(lease.tenant, lease.room, masters.complete(page.items), start, end)
-            self._leases.checkpoint(lease, **totals.as_fields())  # still ours (after the master reads), renewed
+            self._leases.before_write(lease, **totals.as_fields())  # still ours (after the master reads), renewed
             with self._leases.writing(lease):
                 self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
             if page.delta_link:
@@ -149,12 +149,12 @@ class DeltaSync:
             # Masters are read before the checkpoint, so it still proves the lease right before the write.
             items = self._guard.items(lease.tenant, lease.room, masters.complete(page.items), start, end)
             # The link that fetched this page: a crash while writing it resumes by fetching it again.
-            self._leases.checkpoint(lease, baseline_next_link=link, status="syncing", **totals.as_fields())
+            self._leases.before_write(lease, baseline_next_link=link, status="syncing", **totals.as_fields())
             with self._leases.writing(lease):
                 self._rows.write_page(lease.tenant, lease.room, items, generation, totals)
             self._ensure_subscription(lease)  # after the baseline started, so no change falls between
             if page.delta_link:
-                self._leases.checkpoint(lease)  # the sweep deletes: prove the lease right before it
+                self._leases.before_write(lease)  # the sweep deletes: prove the lease right before it
                 with self._leases.writing(lease):
                     kept = self._rows.sweep(lease.tenant, lease.room, generation, start, end,
                                             heartbeat=lambda: self._leases.checkpoint(lease))
@@ -174,7 +174,8 @@ class DeltaSync:
         now = stamp(self._clock.now())
         fields: dict = {"delta_link": delta_link, **totals.as_fields(), "last_sync_at": now, "status": "synced",
                         "sync_count": int(lease.row.get("sync_count") or 0) + 1, "last_error": "", "active": True,
-                        "sync_status": "synced", "sync_reason": "", "sync_fix": ""}
+                        "sync_status": "synced", "sync_reason": "", "sync_fix": "", "write_open": False,
+                        "failed_rounds": 0}
         if baseline is not None:
             generation, start, end, kept = baseline
             fields.update(sync_generation=generation, baseline_next_link="", last_full_sync_at=now,

@@ -27,10 +27,13 @@ sweeps it) repairs whatever such a write could have spoilt:
 
 * a write that ends past the lease (less a margin for clock skew) asks for one itself;
 * a write that failed may still land (a request the storage service took late), so its round
-  keeps the lease instead of releasing it: the lease runs out, and
-* whoever takes over a lease its holder never released (a crash, a frozen worker, a failed
-  write) asks for one in the same conditional merge that takes the lease, so the request cannot
-  be lost even when the old holder is gone.
+  keeps the lease instead of releasing it (``failed_rounds`` counts such rounds; at
+  ``FAILED_ROUNDS_LIMIT`` in a row it releases, and the room is flagged failed); a write that
+  failed past the lease asks for one at once, and
+* whoever takes over a lease its holder never released while a write was open (``write_open``:
+  set by the checkpoint before each write, cleared when the round is done: a crash, a frozen
+  worker, a failed write) asks for one in the same conditional merge that takes the lease, so
+  the request cannot be lost even when the old holder is gone.
 
 Requests and answers are tokens, not times, so workers' clocks never decide whether a request
 was answered: a baseline answers the token its start checkpoint (etag-conditional, so it reads
@@ -53,6 +56,7 @@ from shared.ports import Clock, Entity, MessageQueue, TableStore
 TABLE = "RoomSync"
 _MAX_CONTENTION_RETRIES = 25
 BACKOFF_PREFIX = "backoff-"
+FAILED_ROUNDS_LIMIT = 5  # = the host's maxDequeueCount: a room failing this often is flagged, its lease released
 FENCE_MARGIN = timedelta(seconds=5)  # a write ending this close to the lease's end counts as late
 
 
@@ -62,10 +66,10 @@ class LeaseLost(Conflict):
     code = "lease_lost"
 
 
-def _unreleased(row: Entity) -> bool:
-    """Held by a round that never gave it back (a back-off's lease ends by design and wrote nothing)."""
+def _unreleased_while_writing(row: Entity) -> bool:
+    """Held by a round that never gave it back with a write open (a back-off's lease ends by design)."""
     holder = str(row.get("lease_holder") or "")
-    return bool(holder) and not holder.startswith(BACKOFF_PREFIX)
+    return bool(holder) and not holder.startswith(BACKOFF_PREFIX) and bool(row.get("write_open"))
 
 
 def room_row_key(room_email: str) -> str:
@@ -131,10 +135,11 @@ class RoomSyncLeases:
                 return SyncOutcome("lost", lease.rounds)
             return SyncOutcome("backing_off", lease.rounds)
         except BaseException as exc:
-            if lease.writes_unsettled:  # a write may still land: let the lease run out (module docstring)
-                self._note_error(lease, type(exc).__name__)
+            failed = int(lease.row.get("failed_rounds") or 0) + 1
+            if lease.writes_unsettled and failed < FAILED_ROUNDS_LIMIT:
+                self._note_error(lease, type(exc).__name__, failed)  # a write may still land: let the lease run out
             else:
-                self.release(lease, error=type(exc).__name__)
+                self.release(lease, error=type(exc).__name__, failed_rounds=failed)
             raise
 
     # -- the steps, public so that tests and the sync service can drive them --------
@@ -153,7 +158,7 @@ class RoomSyncLeases:
                     return "deferred"
                 holder, until = uuid.uuid4().hex, now + self._ttl
                 fields = {"lease_holder": holder, "lease_until": stamp(until), "dirty_at": stamp(dirty)}
-                if _unreleased(row):
+                if _unreleased_while_writing(row):
                     fields.update(_request_fields("lease_taken_over", now))
                 row = self._merge(row, **fields)
                 return Lease(change.tenant, change.room, holder, row=row, valid_until=until)
@@ -185,7 +190,7 @@ class RoomSyncLeases:
             again["value"] = dirty is not None and dirty > started
             if again["value"] and lease.rounds < self._max_rounds:
                 return {**fields, "lease_until": stamp(self._clock.now() + self._ttl)}
-            return {**fields, "lease_holder": "", "lease_until": ""}
+            return {**fields, "lease_holder": "", "lease_until": "", "write_open": False}
 
         self._as_holder(lease, change)
         if again["value"] and lease.rounds >= self._max_rounds:
@@ -202,11 +207,21 @@ class RoomSyncLeases:
             yield
         except BaseException:
             lease.writes_unsettled = True
+            if self._late(lease):  # an attempt may have landed after the lease: a takeover's baseline may be done
+                with contextlib.suppress(Exception):
+                    self.request_baseline(lease.tenant, lease.room, reason="lease_overrun")
             raise
-        if lease.valid_until is None or self._clock.now() >= lease.valid_until - FENCE_MARGIN:
+        if self._late(lease):
             lease.writes_unsettled = True  # until the request is stored: if that fails, the lease is kept
             self.request_baseline(lease.tenant, lease.room, reason="lease_overrun")
             lease.writes_unsettled = False
+
+    def _late(self, lease: Lease) -> bool:
+        return lease.valid_until is None or self._clock.now() >= lease.valid_until - FENCE_MARGIN
+
+    def before_write(self, lease: Lease, **fields: object) -> Entity:
+        """``checkpoint`` right before a write of the room's rows: the write is open until the round is done."""
+        return self.checkpoint(lease, write_open=True, **fields)
 
     def start_baseline(self, lease: Lease, **fields: object) -> Entity:
         """``checkpoint`` for a baseline's start: it also records which request it answers."""
@@ -227,17 +242,19 @@ class RoomSyncLeases:
             return
         self._queues.send(ROOM_CHANGES, RoomChange(tenant=tenant, room=room, reason="followup", at=now).to_payload())
 
-    def release(self, lease: Lease, *, error: str | None = None) -> None:
+    def release(self, lease: Lease, *, error: str | None = None, failed_rounds: int | None = None) -> None:
         """Give the lease up without advancing ``synced_through`` (the hint stays dirty)."""
-        fields: dict = {"lease_holder": "", "lease_until": ""}
+        fields: dict = {"lease_holder": "", "lease_until": "", "write_open": False}
         if error:
             fields["last_error"] = error
+        if failed_rounds is not None:
+            fields["failed_rounds"] = failed_rounds
         with contextlib.suppress(LeaseLost):
             self._as_holder(lease, lambda row: fields)
 
-    def _note_error(self, lease: Lease, error: str) -> None:
+    def _note_error(self, lease: Lease, error: str, failed_rounds: int) -> None:
         with contextlib.suppress(Exception):  # storage may be what failed: the error is raised either way
-            self._as_holder(lease, lambda row: {"last_error": error})
+            self._as_holder(lease, lambda row: {"last_error": error, "failed_rounds": failed_rounds})
 
     def back_off(self, lease: Lease, seconds: float) -> None:
         """Graph throttled the room: keep it leased to nobody until Retry-After has passed, so

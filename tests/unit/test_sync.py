@@ -9,8 +9,8 @@ from shared.errors import Unavailable
 from shared.messages import ROOM_CHANGES, SUBSCRIPTION_MAINTENANCE
 from shared.sync.room_changes import RoomChangeHandler
 from shared.sync.sync import EVENTS, DeltaSync
+from shared.sync.sync_lease import FAILED_ROUNDS_LIMIT, RoomSyncLeases
 from shared.sync.sync_lease import TABLE as ROOM_SYNC
-from shared.sync.sync_lease import RoomSyncLeases
 from tests.fakes import FakeGraph, FakeQueue, FixedClock, InMemoryTables, make_graph_event
 
 TENANT = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
@@ -314,6 +314,25 @@ class TestWritesThatLandAfterTheLease:
         w.deliver_queued()  # the deferral's followup, due when the lease ends
         assert w.state()["baseline_reason"] == "lease_taken_over"
         assert set(w.rows()) == w.truth() and len(w.truth()) == 1
+
+    def test_a_write_failing_every_time_flags_the_room_and_releases_its_lease_at_the_limit(self):
+        """Kept leases turn each retry into a deferral, so the failures are counted on the room, not per message."""
+        tables = GhostTables()
+        w = World(tables=tables)
+        w.add(hours=1)
+        w.hint("initial")
+        w.add(hours=2)
+        for _ in range(FAILED_ROUNDS_LIMIT):
+            tables.ghost_next_upsert = True
+            with pytest.raises(Unavailable):
+                w.hint()  # the round's write fails: its lease is kept, until the last time
+            w.clock.advance(seconds=121)  # the kept lease runs out; the next hint takes over
+        state = w.state()
+        assert state["failed_rounds"] == FAILED_ROUNDS_LIMIT and state["lease_holder"] == ""
+        assert state["status"] == "failed" and state["sync_status"] == "not_synced"
+        w.hint()  # storage works again: one good round resets the count and the status
+        assert w.state()["failed_rounds"] == 0 and w.state()["sync_status"] == "synced"
+        assert set(w.rows()) == w.truth()
 
     def test_a_request_from_a_worker_whose_clock_is_slow_still_gets_its_baseline(self):
         """Requests are tokens: a request stamped before the other worker's baseline began is not taken as answered."""

@@ -250,11 +250,29 @@ class TestBaselineRequests:
     def test_taking_over_a_lease_nobody_released_asks_for_a_baseline_in_the_same_write(self, world):
         leases, tables, _, clock = world
         crashed = leases.acquire(_hint(clock.now()))
+        leases.before_write(crashed)
         assert not baseline_asked(crashed.row)
-        clock.advance(seconds=61)  # its holder never came back; the 60 s lease ran out
+        clock.advance(seconds=61)  # its holder never came back, a write open; the 60 s lease ran out
         taken = leases.acquire(_hint(clock.now()))
         assert taken.holder != crashed.holder and baseline_asked(taken.row) and baseline_asked(_row(tables))
         assert _row(tables)["baseline_requested_reason"] == "lease_taken_over"
+
+    def test_taking_over_a_holder_that_was_only_slow_between_writes_asks_for_nothing(self, world):
+        """Its last page was written and the round is done writing until its next checkpoint... or it never wrote."""
+        leases, _, _, clock = world
+        leases.acquire(_hint(clock.now()))  # stuck in Graph (throttled) before its first write
+        clock.advance(seconds=61)
+        assert not baseline_asked(leases.acquire(_hint(clock.now())).row)
+
+    def test_a_write_that_fails_past_the_lease_asks_at_once(self, world):
+        """An earlier attempt may have landed after a takeover's baseline; the lease it keeps is no longer its own."""
+        leases, tables, _, clock = world
+        lease = leases.acquire(_hint(clock.now()))
+        leases.before_write(lease)
+        with pytest.raises(TimeoutError), leases.writing(lease):
+            clock.advance(seconds=58)
+            raise TimeoutError("retried through an outage, gave up")
+        assert baseline_asked(_row(tables)) and _row(tables)["baseline_requested_reason"] == "lease_overrun"
 
     def test_a_back_off_that_runs_out_is_taken_over_without_a_baseline(self, world):
         leases, _, _, clock = world
@@ -268,6 +286,7 @@ class TestBaselineRequests:
         leases, tables, _, clock = world
 
         def failing_write(lease):
+            leases.before_write(lease)
             with leases.writing(lease):
                 raise TimeoutError("storage took the request and never answered")
         with pytest.raises(TimeoutError):
