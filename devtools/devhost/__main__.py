@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
+import tracemalloc
 from pathlib import Path
 
 from devtools.devhost import logs
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    _snapshots_on_sigusr1()
     host = DevHost(args.app, args.app_dir, settings_path=args.settings, host_json=args.host_json, port=args.port,
                    state_dir=args.state_dir, grace_seconds=args.grace)
     try:
@@ -48,6 +51,22 @@ def main(argv: list[str] | None = None) -> int:
         host.stop()
         logs.uninstall(handlers)
     return 0
+
+
+def _snapshots_on_sigusr1() -> None:
+    """With PYTHONTRACEMALLOC set (a memory investigation), SIGUSR1 writes a tracemalloc snapshot to
+    DEVHOST_SNAPSHOT_DIR (default: the working folder) as snapshot-<n>.tracemalloc, for
+    ``tracemalloc.Snapshot.load`` and ``compare_to``. The real host has nothing like it; it costs
+    nothing when tracing is off."""
+    if not tracemalloc.is_tracing():
+        return
+    folder, taken = Path(os.environ.get("DEVHOST_SNAPSHOT_DIR", ".")), [0]
+
+    def dump(*_) -> None:
+        taken[0] += 1
+        tracemalloc.take_snapshot().dump(str(folder / f"snapshot-{taken[0]}.tracemalloc"))
+
+    signal.signal(signal.SIGUSR1, dump)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from types import SimpleNamespace
+from urllib.parse import parse_qs, unquote
 
 import azure.functions as func
 from werkzeug import serving
@@ -125,6 +126,24 @@ class KeepAliveHandler(WSGIRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
+    def run_wsgi(self) -> None:
+        # A keyless call of a keyed function is refused from the request line and headers alone, before a
+        # WSGI environ exists: on Azure the .NET host refuses it outside the Python worker, so here it must
+        # cost the worker's one GIL as little as it can (docs/performance.md).
+        refusal = self.server.app.early_refusal(self.command, self.path, self.headers)
+        if refusal is None:
+            super().run_wsgi()
+            return
+        length = self.headers.get("Content-Length") or ""
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        drain = length.isdigit() and int(length) <= _DRAIN_BYTES and not chunked
+        if drain:
+            self.rfile.read(int(length))
+        close = chunked or (bool(length) and not drain)  # as _refused: a body not read closes the connection
+        head = b"HTTP/1.1 401 UNAUTHORIZED\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
+        self.wfile.write(head % (len(refusal), b"Connection: close\r\n" if close else b"") + refusal)
+        self.close_connection = close
+
     def log_request(self, code="-", size="-") -> None:
         # werkzeug formats every request line (URL decoding included) before its logger drops it; the host does not
         # log requests, and the dev host keeps werkzeug's logger at WARNING (logs.py).
@@ -145,6 +164,24 @@ class HttpFrontDoor:
         self.body_limit = body_limit()
         self._server = None
         self._thread: threading.Thread | None = None
+
+    def early_refusal(self, method: str, target: str, headers) -> bytes | None:
+        """The 401 body for a call of a function route whose key is missing or wrong, decided like
+        ``dispatch`` decides it; None for anything else (admin, unknown routes, disabled functions,
+        ``Expect``), which ``dispatch`` then answers in full."""
+        path, _, query = target.partition("?")
+        path = unquote(path)
+        if path.lower().startswith("/admin/") or headers.get("Expect"):
+            return None
+        found = self.routes.resolve(method, path)
+        if found.status != 200 or found.route.target.disabled:
+            return None
+        spec: FunctionSpec = found.route.target
+        level = spec.trigger.get("authLevel", "function")
+        args = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}  # werkzeug's args.get: the first
+        if auth.authorized(level, auth.presented_key(headers, args), self.keys, spec.name):
+            return None
+        return json.dumps(auth.unauthorized_body(level)).encode()
 
     # -- WSGI -----------------------------------------------------------------------------
     def __call__(self, environ, start_response):

@@ -87,6 +87,12 @@ def test_auth_levels_and_key_sources(start_host):
     assert requests.post(f"{url}?code={FUNCTION_KEY}", json={}, headers={"x-functions-key": "wrong"},
                          timeout=10).status_code == 401  # the header wins
     assert requests.post(url, json={}, headers={"x-functions-key": MASTER}, timeout=10).status_code == 202
+    # refused before any WSGI work (HttpFrontDoor.early_refusal): the same decisions as the full path
+    assert requests.post(f"{url}?code=", json={}, timeout=10).status_code == 401
+    assert requests.post(f"{url}?code=wrong&code={FUNCTION_KEY}", json={}, timeout=10).status_code == 401  # first
+    encoded = f"{host.base_url}/api/items/%31"
+    assert requests.post(encoded, json={}, timeout=10).status_code == 401
+    assert requests.post(f"{encoded}?code={FUNCTION_KEY}", json={}, timeout=10).status_code == 202
     admin = f"{host.base_url}/api/admin-only"
     assert requests.get(admin, headers={"x-functions-key": FUNCTION_KEY}, timeout=10).status_code == 401
     assert requests.get(admin, headers={"x-functions-key": MASTER}, timeout=10).text == "admin ok"
