@@ -7,6 +7,7 @@ mimetype/charset as the Python worker does; a ``str`` return is text, ``None`` i
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -86,6 +87,11 @@ def _refused(request: Request, response: Response) -> Response:
     else:
         response.headers["Connection"] = "close"
     return response
+
+
+@functools.cache
+def _unauthorized(level: str) -> bytes:
+    return json.dumps(auth.unauthorized_body(level)).encode()
 
 
 def too_large(limit: int) -> Response:
@@ -181,7 +187,7 @@ class HttpFrontDoor:
         args = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}  # werkzeug's args.get: the first
         if auth.authorized(level, auth.presented_key(headers, args), self.keys, spec.name):
             return None
-        return json.dumps(auth.unauthorized_body(level)).encode()
+        return _unauthorized(level)
 
     # -- WSGI -----------------------------------------------------------------------------
     def __call__(self, environ, start_response):
