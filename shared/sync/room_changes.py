@@ -60,7 +60,7 @@ class RoomChangeHandler:
         except Exception as exc:
             final = dequeue_count >= self._max_dequeue_count
             with contextlib.suppress(Exception):  # never mask the error the host should see
-                final = record_failure(self._tables, self._clock, change.tenant, change.room, exc, final=final)
+                record_failure(self._tables, self._clock, change.tenant, change.room, exc, final=final)
             if final:
                 metrics.poison_message(ROOM_CHANGES, change.tenant)
             _log(change, "poisoned" if final else "retrying",

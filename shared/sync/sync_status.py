@@ -55,17 +55,15 @@ def mirror_to_registry(tables: TableStore, tenant: str, room: str, fields: dict)
 
 
 def record_failure(tables: TableStore, clock: Clock, tenant: str, room: str, exc: BaseException, *,
-                   final: bool) -> bool:
-    """Note the error on the room; ``final`` (or ``FAILED_ROUNDS_LIMIT`` failed rounds in a row, counted
-    across messages by the lease) flags the room not_synced with the reason. Returns whether it did."""
+                   final: bool) -> None:
+    """Note the error on the room; ``final`` (the message's last dequeue) or ``FAILED_ROUNDS_LIMIT``
+    failed rounds in a row (counted across messages by the lease) flags the room not_synced with the reason."""
     code = exc.code if isinstance(exc, RoomCalError) else type(exc).__name__
     message = exc.message if isinstance(exc, RoomCalError) else "unexpected error; see the logs"
     fix = (exc.fix or "") if isinstance(exc, RoomCalError) else ""
     row = load(tables, tenant, room)
     fields: dict = {"last_error": code, "last_error_message": message, "last_error_at": stamp(clock.now()),
                     "error_count": int(row.get("error_count") or 0) + 1}
-    final = final or int(row.get("failed_rounds") or 0) >= FAILED_ROUNDS_LIMIT
-    if final:
+    if final or int(row.get("failed_rounds") or 0) >= FAILED_ROUNDS_LIMIT:
         fields.update(status="failed", sync_status="not_synced", sync_reason=message, sync_fix=fix)
     update(tables, tenant, room, **fields)
-    return final
