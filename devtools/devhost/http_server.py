@@ -182,12 +182,13 @@ class HttpFrontDoor:
         found = self.routes.resolve(method, path)
         if found.status != 200 or found.route.target.disabled:
             return None
-        spec: FunctionSpec = found.route.target
-        level = spec.trigger.get("authLevel", "function")
         args = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}  # werkzeug's args.get: the first
-        if auth.authorized(level, auth.presented_key(headers, args), self.keys, spec.name):
-            return None
-        return _unauthorized(level)
+        return self._key_refusal(found.route.target, auth.presented_key(headers, args))
+
+    def _key_refusal(self, spec: FunctionSpec, key: str | None) -> bytes | None:
+        """The 401 body when ``key`` does not meet the function's auth level; None when it does."""
+        level = spec.trigger.get("authLevel", "function")
+        return None if auth.authorized(level, key, self.keys, spec.name) else _unauthorized(level)
 
     # -- WSGI -----------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -213,15 +214,14 @@ class HttpFrontDoor:
                  "message": f"{request.method} is not allowed on {path}; use {', '.join(found.allowed)}"},
                 405, {"Allow": ", ".join(found.allowed)}))
         spec: FunctionSpec = found.route.target
-        level = spec.trigger.get("authLevel", "function")
         key = auth.presented_key(request.headers, request.args)
         if spec.disabled and not auth.authorized("admin", key, self.keys, None):
             # As the host does: a disabled function answers 404 to any key but the master key.
             return _refused(request, json_reply({"error": "not_found", "message": f"function {spec.name} is "
                                                  f"disabled (AzureWebJobs.{spec.name}.Disabled)"}, 404))
-        if not auth.authorized(level, key, self.keys, spec.name):
+        if (refusal := self._key_refusal(spec, key)) is not None:
             # Before the body is read and before any Python of the app runs, as the host's auth handler.
-            return _refused(request, json_reply(auth.unauthorized_body(level), 401))
+            return _refused(request, Response(refusal, status=401, content_type="application/json"))
         if (request.content_length or 0) > self.body_limit:
             return too_large(self.body_limit)  # refused on Content-Length alone: nothing of the body is read
         body = self._read_body(request)
